@@ -1,0 +1,25 @@
+/* json_file.h - JSON files on disk, read strictly and written atomically.
+ *
+ * A file that exists but cannot be parsed is an error (never an empty default):
+ * the Web Studio silently replaced such files and lost people's history.
+ */
+#ifndef SORA2FS_JSON_FILE_H
+#define SORA2FS_JSON_FILE_H
+
+#include <cjson/cJSON.h>
+#include <sys/types.h>
+
+/* Load path. Missing file: returns 0 with *out = NULL. Unparsable: returns -EBADMSG
+ * and *err = malloc'd "path: not valid JSON near byte N". Other: -errno. */
+int json_load(const char *path, cJSON **out, char **err);
+/* Serialize (pretty, UTF-8 kept as is, trailing newline) and write atomically. */
+int json_save(const char *path, const cJSON *json, mode_t mode);
+
+/* Small accessors that tolerate missing/mistyped members. */
+const char *json_str(const cJSON *obj, const char *key);      /* NULL if absent/not string */
+double json_num(const cJSON *obj, const char *key, double dflt);
+/* Set obj[key] = string (replacing). value NULL removes. */
+void json_set_str(cJSON *obj, const char *key, const char *value);
+void json_set_num(cJSON *obj, const char *key, double value);
+
+#endif

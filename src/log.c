@@ -1,0 +1,181 @@
+/* log.c - the one place that prints, with secrets redacted.
+ *
+ *   log_init(false, LOG_LVL_INFO);
+ *   log_add_secret("sk-abcdef123456wxyz");
+ *   log_warn("key %s rejected", key);
+ *   // stderr: "sora2fs: warning: key sk-abc…wxyz rejected"
+ *
+ * In the foreground messages go to stderr; daemonized, to syslog(3). A mutex
+ * keeps lines from different threads whole and guards the secret list.
+ */
+#include "log.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define MAX_SECRETS 16
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool log_syslog;
+/* Atomic so that dropped debug messages cost no lock and no formatting. */
+static atomic_int log_min = LOG_LVL_INFO;
+static char *secrets[MAX_SECRETS];
+
+void log_init(bool use_syslog, enum log_level min_level)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_syslog && !use_syslog)
+		closelog();
+	if (use_syslog && !log_syslog)
+		openlog("sora2fs", LOG_PID, LOG_DAEMON);
+	log_syslog = use_syslog;
+	atomic_store(&log_min, (int)min_level);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_shutdown(void)
+{
+	pthread_mutex_lock(&log_lock);
+	for (int i = 0; i < MAX_SECRETS; i++) {
+		free(secrets[i]);
+		secrets[i] = NULL;
+	}
+	if (log_syslog)
+		closelog();
+	log_syslog = false;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_add_secret(const char *secret)
+{
+	if (!secret || !*secret)
+		return;
+	pthread_mutex_lock(&log_lock);
+	int free_slot = -1;
+	bool known = false;
+	for (int i = 0; i < MAX_SECRETS; i++) {
+		if (secrets[i] && strcmp(secrets[i], secret) == 0)
+			known = true;
+		else if (!secrets[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (!known) {
+		/* When full, the oldest secret gives way: the newest one is the key in use. */
+		if (free_slot < 0) {
+			free(secrets[0]);
+			memmove(secrets, secrets + 1, sizeof secrets[0] * (MAX_SECRETS - 1));
+			free_slot = MAX_SECRETS - 1;
+		}
+		secrets[free_slot] = xstrdup(secret);
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_forget_secret(const char *secret)
+{
+	if (!secret || !*secret)
+		return;
+	pthread_mutex_lock(&log_lock);
+	for (int i = 0; i < MAX_SECRETS; i++) {
+		if (secrets[i] && strcmp(secrets[i], secret) == 0) {
+			free(secrets[i]);
+			secrets[i] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* Leftmost occurrence of any registered secret at or after s; the longest wins
+ * when several start at the same place (one secret may contain another). */
+static const char *find_secret(const char *s, int *which)
+{
+	const char *best = NULL;
+	size_t best_len = 0;
+	for (int i = 0; i < MAX_SECRETS; i++) {
+		if (!secrets[i])
+			continue;
+		const char *hit = strstr(s, secrets[i]);
+		size_t len = strlen(secrets[i]);
+		if (hit && (!best || hit < best || (hit == best && len > best_len))) {
+			best = hit;
+			best_len = len;
+			*which = i;
+		}
+	}
+	return best;
+}
+
+/* Caller holds log_lock. */
+static char *redact_locked(const char *s)
+{
+	buf_t b;
+	buf_init(&b);
+	int which = -1;
+	const char *hit;
+	while ((hit = find_secret(s, &which)) != NULL) {
+		buf_add(&b, s, (size_t)(hit - s));
+		char *masked = mask_secret(secrets[which]);
+		buf_adds(&b, masked);
+		free(masked);
+		s = hit + strlen(secrets[which]);
+	}
+	buf_adds(&b, s);
+	return buf_steal(&b);
+}
+
+char *log_redact(const char *s)
+{
+	if (!s)
+		return xstrdup("");
+	pthread_mutex_lock(&log_lock);
+	char *r = redact_locked(s);
+	pthread_mutex_unlock(&log_lock);
+	return r;
+}
+
+static const char *level_word(enum log_level lvl)
+{
+	switch (lvl) {
+	case LOG_LVL_DEBUG: return "debug";
+	case LOG_LVL_INFO:  return "info";
+	case LOG_LVL_WARN:  return "warning";
+	default:            return "error";
+	}
+}
+
+static int level_priority(enum log_level lvl)
+{
+	switch (lvl) {
+	case LOG_LVL_DEBUG: return LOG_DEBUG;
+	case LOG_LVL_INFO:  return LOG_INFO;
+	case LOG_LVL_WARN:  return LOG_WARNING;
+	default:            return LOG_ERR;
+	}
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	if ((int)lvl < atomic_load(&log_min))
+		return;
+	/* Formatting happens outside the lock: arguments may be slow to render. */
+	va_list ap;
+	va_start(ap, fmt);
+	char *raw = xvasprintf(fmt, ap);
+	va_end(ap);
+
+	pthread_mutex_lock(&log_lock);
+	char *msg = redact_locked(raw);
+	if (log_syslog)
+		syslog(level_priority(lvl), "%s", msg);
+	else
+		fprintf(stderr, "sora2fs: %s: %s\n", level_word(lvl), msg);
+	pthread_mutex_unlock(&log_lock);
+	free(msg);
+	free(raw);
+}
