@@ -1,0 +1,210 @@
+"""Mounting a folder the original Sora2 Web Studio prepared: its config, history,
+videos and unfinished tasks are taken over, and the folder stays one the Web
+Studio can open again."""
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from util import (drop, job_file, read, read_json, sample_mp4, scaled, wait_for,
+                  wait_status, write)
+
+DATA = Path(__file__).parent / "data" / "webstudio"
+STUDIO_CONFIG = json.loads((DATA / "config.json").read_text())
+STUDIO_HISTORY = json.loads((DATA / "history.json").read_text())
+STUDIO_KEY = STUDIO_CONFIG["api_key"]
+STUDIO_TOKEN = STUDIO_CONFIG["token"]
+OLD_VIDEO = STUDIO_HISTORY[0]["file"]          # sora_1700000000.mp4
+UNFINISHED_PROMPT = "a cute cat"
+HISTORY_KEYS = {"file", "prompt", "time", "id", "pid", "url", "duration_seconds"}
+
+
+def start_task_like_the_web_studio(sim, prompt):
+    """POST /v1/video/sora-video straight to the simulator, as the Web Studio's
+    /generate/start does; returns the task id."""
+    body = {"model": "sora-2", "prompt": prompt, "webHook": "-1"}
+    req = urllib.request.Request(sim.url + "/v1/video/sora-video",
+                                 data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": "Bearer " + STUDIO_KEY})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(req, timeout=scaled(10)) as r:
+        answer = json.load(r)
+    assert answer["code"] == 0, answer
+    return answer["data"]["id"]
+
+
+def make_studio(root, sim=None):
+    """A Web Studio folder as the Web Studio leaves it: data/config.json (mode
+    0644, as Python writes it, with a key sora2fs does not know), history.json
+    with one video in downloads/, and, given a sim, one task still running
+    upstream in active_tasks.json and task_times.json. Returns (studio, task id)."""
+    studio = Path(root)
+    data = studio / "data"
+    downloads = studio / "downloads"
+    data.mkdir(parents=True)
+    downloads.mkdir()
+    shutil.copy(DATA / "config.json", data / "config.json")
+    os.chmod(data / "config.json", 0o644)
+    shutil.copy(DATA / "history.json", data / "history.json")
+    (downloads / OLD_VIDEO).write_bytes(sample_mp4())
+    task_id = None
+    active, times = [], {}
+    if sim is not None:
+        task_id = start_task_like_the_web_studio(sim, UNFINISHED_PROMPT)
+        now = time.time()
+        active = [{"id": task_id, "prompt": UNFINISHED_PROMPT, "start_time": now}]
+        times = {task_id: now}
+    (data / "active_tasks.json").write_text(json.dumps(active, indent=2))
+    (data / "task_times.json").write_text(json.dumps(times, indent=2))
+    return studio, task_id
+
+
+def mount_studio(mount_factory, studio):
+    """Mount the studio with api_url=sim and no key written by the test."""
+    m = mount_factory(studio=studio, key=None)
+    m.secrets |= {STUDIO_KEY, STUDIO_TOKEN}
+    return m
+
+
+def history_entry(entries, **match):
+    found = [e for e in entries if all(e.get(k) == v for k, v in match.items())]
+    return found[0] if len(found) == 1 else None
+
+
+def check_history_entry(e):
+    assert HISTORY_KEYS <= set(e), e
+    for k in HISTORY_KEYS - {"duration_seconds"}:
+        assert isinstance(e[k], str), (k, e)
+    assert isinstance(e["duration_seconds"], (int, float)) and \
+        not isinstance(e["duration_seconds"], bool), e
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", e["time"]), e
+
+
+def check_web_studio_formats(data):
+    """Every file the Web Studio reads is valid JSON of the type it expects."""
+    cfg = read_json(data / "config.json")
+    assert isinstance(cfg, dict), cfg
+    for k in ("api_key", "token", "host_mode"):
+        assert isinstance(cfg[k], str), (k, cfg)
+    assert cfg["host_mode"] in {"auto", "domestic", "overseas"}, cfg
+    assert isinstance(cfg["query_defaults"], dict), cfg
+
+    history = read_json(data / "history.json")
+    assert isinstance(history, list), history
+    for e in history:
+        check_history_entry(e)
+
+    active = read_json(data / "active_tasks.json")
+    assert isinstance(active, list), active
+    for t in active:
+        assert {"id", "prompt", "start_time"} <= set(t), t
+        assert isinstance(t["id"], str) and isinstance(t["prompt"], str), t
+        assert isinstance(t["start_time"], (int, float)), t
+
+    times = read_json(data / "task_times.json")
+    assert isinstance(times, dict), times
+    for v in times.values():
+        assert isinstance(v, (int, float)), times
+    return cfg, history, active, times
+
+
+def test_prepared_studio_is_taken_over(mount_factory, sim, tmp_path):
+    studio, task_id = make_studio(tmp_path / "studio", sim)
+    m = mount_studio(mount_factory, studio)
+    mnt, data = m.mnt, studio / "data"
+
+    # config: the studio's settings, masked where secret
+    shown = read(mnt / "config" / "api_key").strip()
+    assert STUDIO_KEY not in shown and "…" in shown, shown
+    assert shown.startswith("sk-") and shown.endswith(STUDIO_KEY[-4:]), shown
+    assert read(mnt / "config" / "host_mode").strip() == "auto"
+    assert read(mnt / "config" / "defaults" / "aspectRatio").strip() == "16:9"
+    assert read(mnt / "config" / "defaults" / "duration").strip() == "15"
+
+    # the Web Studio's video, with its prompt
+    assert OLD_VIDEO in os.listdir(mnt / "videos")
+    comment = os.getxattr(mnt / "videos" / OLD_VIDEO, "user.xdg.comment").decode()
+    assert comment == STUDIO_HISTORY[0]["prompt"]
+
+    # the Web Studio's unfinished task becomes a job and is finished
+    wait_for(lambda: "a-cute-cat" in os.listdir(mnt / "jobs"), 5, "the adopted job")
+    assert job_file(mnt, "a-cute-cat", "id") == task_id
+    wait_status(mnt, "a-cute-cat", "succeeded")
+    video = os.readlink(mnt / "jobs" / "a-cute-cat" / "video")
+    name = os.path.basename(video)
+    assert (studio / "downloads" / name).read_bytes() == (mnt / "videos" / name).read_bytes()
+    assert name in os.listdir(mnt / "videos")
+
+    def recorded():
+        entry = history_entry(read_json(data / "history.json"), id=task_id)
+        gone = all(t["id"] != task_id for t in read_json(data / "active_tasks.json"))
+        return entry if entry and gone else None
+    entry = wait_for(recorded, 5, "the adopted task in history.json, out of active_tasks.json")
+    check_history_entry(entry)
+    assert entry["file"] == name and entry["prompt"] == UNFINISHED_PROMPT
+    assert entry["pid"] == job_file(mnt, "a-cute-cat", "pid")
+    assert entry["url"].startswith("http")
+    assert sim.tasks_created() == 1, "a task was created for an adopted one"
+
+    # the studio's query_defaults reach the API (the Web Studio forgot them)
+    drop(mnt, "dog.txt", "a dog\n")
+    wait_status(mnt, "dog", "succeeded")
+    body = [t["body"] for t in sim.tasks() if t["body"]["prompt"] == "a dog"][0]
+    assert body["aspectRatio"] == "16:9" and body["duration"] == 15, body
+    assert sim.tasks_created() == 2
+
+    write(mnt / "config" / "token", "tok-studio-2\n")
+    m.secrets.add("tok-studio-2")
+    m.umount()
+
+    # the Web Studio can open the folder again
+    cfg, history, active, _ = check_web_studio_formats(data)
+    assert stat.S_IMODE(os.stat(data / "config.json").st_mode) == 0o600
+    assert cfg["ui_theme"] == "dark"
+    assert cfg["api_key"] == STUDIO_KEY and cfg["token"] == "tok-studio-2"
+    assert cfg["query_defaults"] == {"aspectRatio": "16:9", "duration": 15}
+    assert history_entry(history, file=OLD_VIDEO) == STUDIO_HISTORY[0]
+    assert history_entry(history, id=task_id) is not None
+    assert history_entry(history, prompt="a dog") is not None
+    assert active == []
+
+
+def test_corrupt_history_refuses_to_mount(mount_factory, tmp_path):
+    studio, _ = make_studio(tmp_path / "studio")
+    broken = studio / "data" / "history.json"
+    broken.write_text(broken.read_text()[:150])
+    before = {p.name: p.read_bytes() for p in (studio / "data").iterdir()}
+    m = mount_factory(studio=studio, key=None, start=False)
+    try:
+        r = subprocess.run(m.argv(), capture_output=True, text=True, timeout=scaled(10),
+                           stdin=subprocess.DEVNULL, env=m.env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("sora2fs mounted (or hung) on a studio with a corrupt history.json")
+    finally:
+        if os.path.ismount(m.mnt):
+            subprocess.run(["fusermount3", "-u", "-z", str(m.mnt)], capture_output=True)
+    assert r.returncode != 0
+    assert re.search(r"error:.*history\.json", r.stderr), r.stderr
+    assert STUDIO_KEY not in r.stderr
+    assert {p.name: p.read_bytes() for p in (studio / "data").iterdir()} == before
+
+
+def test_rm_video_removes_history_entry(mount_factory, tmp_path):
+    studio, _ = make_studio(tmp_path / "studio")
+    m = mount_studio(mount_factory, studio)
+    os.unlink(m.mnt / "videos" / OLD_VIDEO)
+    assert OLD_VIDEO not in os.listdir(m.mnt / "videos")
+    assert not (studio / "downloads" / OLD_VIDEO).exists()
+    assert history_entry(read_json(studio / "data" / "history.json"), file=OLD_VIDEO) is None
+    assert history_entry(read_json(m.mnt / "history.json"), file=OLD_VIDEO) is None
+    m.umount()
+    check_web_studio_formats(studio / "data")
