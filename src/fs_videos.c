@@ -1,0 +1,329 @@
+/* fs_videos.c - videos/: the downloaded videos, passed through to the downloads
+ * folder (STUDIO_DIR/downloads or -o downloads=DIR).
+ *
+ *   $ ls -l videos/
+ *   -rw-r--r-- 1 me me 2345678 Jun  1 12:00 cat.mp4
+ *   $ getfattr -d videos/cat.mp4
+ *   user.sora2.task_id="f44bcf50-…"
+ *   user.xdg.comment="a cat on a piano"
+ *   user.xdg.origin.url="https://…/cat.mp4"
+ *   $ mv videos/cat.mp4 videos/piano-cat.mp4     (history.json follows)
+ *   $ rm videos/piano-cat.mp4                    (so does this)
+ *
+ * Only finished videos are shown: "*.mp4" regular files whose names do not start
+ * with '.', so a download in progress (".cat.mp4.part") never appears. Videos are
+ * never written through the mount; a file is replaced only by an atomic rename.
+ */
+#include "fs.h"
+#include "log.h"
+#include "model.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A name videos/ shows: "X.mp4", not hidden, no slash. */
+static bool video_name_ok(const char *name)
+{
+	return *name && name[0] != '.' && !strchr(name, '/') && str_has_suffix(name, ".mp4") &&
+	       strlen(name) > 4;
+}
+
+static char *real_path(const char *name)
+{
+	return xasprintf("%s/%s", model_downloads_dir(), name);
+}
+
+/* lstat of a shown video: 0, or -ENOENT for names videos/ does not show. */
+static int video_lstat(const char *name, struct stat *real)
+{
+	if (!video_name_ok(name))
+		return -ENOENT;
+	char *path = real_path(name);
+	int r = lstat(path, real) < 0 ? -errno : 0;
+	free(path);
+	if (r == 0 && !S_ISREG(real->st_mode))
+		r = -ENOENT;
+	return r;
+}
+
+static int vid_getattr(const char *rest, struct stat *st)
+{
+	if (!*rest) {
+		fs_stat_dir(st, 0);
+		return 0;
+	}
+	struct stat real;
+	int r = video_lstat(rest, &real);
+	if (r < 0)
+		return r;
+	/* Owner and link count as every other file of the mount; the rest is real. */
+	fs_stat_file(st, real.st_mode & 07777, real.st_size, 0);
+	st->st_blocks = real.st_blocks;
+	st->st_blksize = real.st_blksize;
+	st->st_atim = real.st_atim;
+	st->st_mtim = real.st_mtim;
+	st->st_ctim = real.st_ctim;
+	return 0;
+}
+
+static int vid_readdir(const char *rest, void *buf, fuse_fill_dir_t filler)
+{
+	if (*rest)
+		return video_name_ok(rest) ? -ENOTDIR : -ENOENT;
+	DIR *d = opendir(model_downloads_dir());
+	if (!d)
+		return errno == ENOENT ? 0 : -errno; /* not created yet: empty */
+	int dfd = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!video_name_ok(de->d_name))
+			continue;
+		if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) {
+			struct stat real;
+			if (fstatat(dfd, de->d_name, &real, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(real.st_mode))
+				continue;
+		} else if (de->d_type != DT_REG) {
+			continue;
+		}
+		if (filler(buf, de->d_name, NULL, 0, 0))
+			break;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int vid_open(const char *rest, struct fuse_file_info *fi, struct fs_handle *h)
+{
+	if (!*rest)
+		return -EISDIR;
+	struct stat real;
+	int r = video_lstat(rest, &real);
+	if (r < 0)
+		return r;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		return -EACCES;
+	char *path = real_path(rest);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	r = fd < 0 ? -errno : 0;
+	free(path);
+	if (r < 0)
+		return r;
+	h->fd = fd;
+	/* Videos change only by an atomic rename, so the page cache stays valid. */
+	fi->keep_cache = 1;
+	return 0;
+}
+
+static int vid_create(const char *rest, mode_t mode, struct fuse_file_info *fi,
+		      struct fs_handle *h)
+{
+	return -EACCES; /* videos come from downloads only */
+}
+
+static int vid_mkdir(const char *rest, mode_t mode)
+{
+	return -EACCES;
+}
+
+static int vid_unlink(const char *rest)
+{
+	struct stat real;
+	int r = video_lstat(rest, &real);
+	if (r < 0)
+		return r;
+	char *path = real_path(rest);
+	r = unlink(path) < 0 ? -errno : 0;
+	free(path);
+	if (r < 0)
+		return r;
+	model_video_deleted(rest);
+	log_info("videos: %s deleted", rest);
+	return 0;
+}
+
+static int vid_rename(const char *from, const char *to, unsigned int flags)
+{
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_EXCHANGE would swap two histories */
+	struct stat real;
+	int r = video_lstat(from, &real);
+	if (r < 0)
+		return r;
+	if (!video_name_ok(to))
+		return -EINVAL;
+	if (strcmp(from, to) == 0)
+		return 0;
+	char *a = real_path(from), *b = real_path(to);
+	struct stat old;
+	bool replaced = lstat(b, &old) == 0;
+	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, flags) < 0) {
+		r = -errno;
+		if (r == -EINVAL && flags) {
+			/* The downloads folder's filesystem lacks RENAME_NOREPLACE. */
+			if (replaced)
+				r = -EEXIST;
+			else
+				r = rename(a, b) < 0 ? -errno : 0;
+		}
+	}
+	free(a);
+	free(b);
+	if (r < 0)
+		return r;
+	if (replaced)
+		model_video_deleted(to);
+	model_video_renamed(from, to);
+	log_info("videos: %s renamed to %s", from, to);
+	return 0;
+}
+
+static int vid_utimens(const char *rest, const struct timespec tv[2])
+{
+	if (!*rest)
+		return 0;
+	struct stat real;
+	int r = video_lstat(rest, &real);
+	if (r < 0)
+		return r;
+	char *path = real_path(rest);
+	r = utimensat(AT_FDCWD, path, tv, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	free(path);
+	return r;
+}
+
+static int vid_chmod(const char *rest, mode_t mode)
+{
+	if (!*rest)
+		return 0;
+	struct stat real;
+	int r = video_lstat(rest, &real);
+	if (r < 0)
+		return r;
+	char *path = real_path(rest);
+	r = chmod(path, mode & 07777) < 0 ? -errno : 0;
+	free(path);
+	return r;
+}
+
+static int vid_chown(const char *rest, uid_t uid, gid_t gid)
+{
+	if (!*rest)
+		return 0;
+	struct stat real;
+	int r = video_lstat(rest, &real);
+	if (r < 0)
+		return r;
+	char *path = real_path(rest);
+	r = lchown(path, uid, gid) < 0 ? -errno : 0;
+	free(path);
+	return r;
+}
+
+/* --- extended attributes ------------------------------------------------------ */
+
+enum { XA_COMMENT, XA_ORIGIN, XA_TASK_ID, XA_PID, XA_COUNT };
+static const char *const xattr_names[XA_COUNT] = {
+	[XA_COMMENT] = "user.xdg.comment",
+	[XA_ORIGIN] = "user.xdg.origin.url",
+	[XA_TASK_ID] = "user.sora2.task_id",
+	[XA_PID] = "user.sora2.pid",
+};
+
+static const char *xattr_value(const struct video_info *vi, int which)
+{
+	const char *v = NULL;
+	switch (which) {
+	case XA_COMMENT: v = vi->prompt; break;
+	case XA_ORIGIN: v = vi->url; break;
+	case XA_TASK_ID: v = vi->task_id; break;
+	case XA_PID: v = vi->pid; break;
+	}
+	return v && *v ? v : NULL;
+}
+
+/* What the model knows about a shown video; an unknown video has no attributes. */
+static int video_info(const char *rest, struct video_info *vi)
+{
+	memset(vi, 0, sizeof *vi);
+	if (!*rest)
+		return 0;
+	struct stat real;
+	int r = video_lstat(rest, &real);
+	if (r < 0)
+		return r;
+	if (model_video_info(rest, vi) < 0)
+		memset(vi, 0, sizeof *vi);
+	return 0;
+}
+
+static int vid_getxattr(const char *rest, const char *name, char *value, size_t size)
+{
+	struct video_info vi;
+	int r = video_info(rest, &vi);
+	if (r < 0)
+		return r;
+	r = -ENODATA;
+	for (int i = 0; i < XA_COUNT; i++) {
+		if (strcmp(name, xattr_names[i]) == 0) {
+			const char *v = xattr_value(&vi, i);
+			if (v)
+				r = fs_xattr_reply(v, strlen(v), value, size);
+			break;
+		}
+	}
+	video_info_free(&vi);
+	return r;
+}
+
+static int vid_listxattr(const char *rest, char *list, size_t size)
+{
+	struct video_info vi;
+	int r = video_info(rest, &vi);
+	if (r < 0)
+		return r;
+	buf_t b;
+	buf_init(&b);
+	for (int i = 0; i < XA_COUNT; i++)
+		if (xattr_value(&vi, i))
+			buf_add(&b, xattr_names[i], strlen(xattr_names[i]) + 1);
+	r = fs_xattr_reply(b.data ? b.data : "", b.len, list, size);
+	buf_free(&b);
+	video_info_free(&vi);
+	return r;
+}
+
+static int vid_setxattr(const char *rest, const char *name, const char *value, size_t size,
+			int flags)
+{
+	return -ENOTSUP;
+}
+
+static int vid_removexattr(const char *rest, const char *name)
+{
+	return -ENOTSUP;
+}
+
+const struct fs_subtree fs_videos_tree = {
+	.getattr = vid_getattr,
+	.readdir = vid_readdir,
+	.open = vid_open,
+	.create = vid_create,
+	.mkdir = vid_mkdir,
+	.unlink = vid_unlink,
+	.rename = vid_rename,
+	.utimens = vid_utimens,
+	.chmod = vid_chmod,
+	.chown = vid_chown,
+	.getxattr = vid_getxattr,
+	.listxattr = vid_listxattr,
+	.setxattr = vid_setxattr,
+	.removexattr = vid_removexattr,
+};
