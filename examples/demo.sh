@@ -27,6 +27,10 @@ elif [[ ${1:-} == -h || ${1:-} == --help ]]; then
 	exit 0
 fi
 DIR=${1:-$ROOT/demo}
+if [[ $ACTION == stop && ! -d $DIR ]]; then
+	echo "nothing to stop in $DIR"
+	exit 0
+fi
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 MNT=$DIR/mnt
