@@ -260,15 +260,11 @@ static int apply(struct fs_handle *h)
 		/* Registered before anything can print it. */
 		log_add_secret(value);
 		r = model_config_set(field_of(f), value, &err);
-		if (r == 0)
-			log_info("config: %s %s", field_of(f), *value ? "set" : "cleared");
 		break;
 	case CF_HOST_MODE:
 		if (!*value)
 			break; /* ": > host_mode" means nothing */
 		r = model_config_set("host_mode", value, &err);
-		if (r == 0)
-			log_info("config: host_mode set to %s", value);
 		break;
 	case CF_DEFAULT:
 		if (!*value) {
@@ -279,8 +275,6 @@ static int apply(struct fs_handle *h)
 				log_info("config: default %s removed", name);
 		} else {
 			r = model_default_set(name, value, &err);
-			if (r == 0)
-				log_info("config: default %s set to %s", name, value);
 		}
 		break;
 	default:

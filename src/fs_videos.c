@@ -145,7 +145,6 @@ static int vid_unlink(const char *rest)
 	if (r < 0)
 		return r;
 	model_video_deleted(rest);
-	log_info("videos: %s deleted", rest);
 	return 0;
 }
 
@@ -181,7 +180,6 @@ static int vid_rename(const char *from, const char *to, unsigned int flags)
 	if (replaced)
 		model_video_deleted(to);
 	model_video_renamed(from, to);
-	log_info("videos: %s renamed to %s", from, to);
 	return 0;
 }
 
