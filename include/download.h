@@ -1,0 +1,32 @@
+/* download.h - a video reaches downloads/ complete and checked, or not at all.
+ *
+ *   download_open(dir, "cat.mp4", &d)     -> dir/.cat.mp4.part
+ *   … bytes written to d.fd …
+ *   download_commit(&d, length, false)    -> checked, fsynced, renamed to dir/cat.mp4
+ */
+#ifndef SORA2FS_DOWNLOAD_H
+#define SORA2FS_DOWNLOAD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct download {
+	int fd;
+	char *dir;
+	char *tmp;    /* dir/.NAME.part */
+	char *name;   /* final file name */
+};
+
+/* Create the hidden temporary file. 0 or -errno. */
+int download_open(const char *dir, const char *name, struct download *d);
+/* Check (expected length when >= 0, MP4 structure), fsync, rename into place.
+ * replace: an existing file of that name is replaced atomically; otherwise
+ * -EEXIST leaves the temp file for another try with download_rename_to().
+ * Other failures: -EBADMSG with *err, temp file removed. */
+int download_commit(struct download *d, off_t expected, bool replace, char **err);
+/* After -EEXIST: try again under another name (no new check). */
+int download_rename_to(struct download *d, const char *name);
+/* Give up: close and remove the temp file. */
+void download_abort(struct download *d);
+
+#endif

@@ -1,0 +1,80 @@
+/* fs.h - the FUSE side: one operations table (fs.c) dispatching to subtrees.
+ *
+ * fs.c splits a path into its top-level directory and the rest, and calls that
+ * subtree's handler with the rest ("" for the directory itself, "cat/status" for
+ * /jobs/cat/status). Handlers answer from the model and local files only; they
+ * never touch the network (account reads excepted, see engine.h).
+ *
+ * A NULL handler means the operation makes no sense there: fs.c answers EACCES
+ * for creations and changes, ENOTSUP for extended attributes.
+ */
+#ifndef SORA2FS_FS_H
+#define SORA2FS_FS_H
+
+#include <fuse.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+/* One open file. fs.c allocates it (fi->fh) and frees it after release. */
+struct fs_handle {
+	int fd;          /* real file behind it, or -1 */
+	buf_t data;      /* content to read (snapshot made at open) or collected writes */
+	bool dirty;      /* written (or truncated) since the last flush applied it */
+	bool writable;   /* opened for writing */
+	int tag;         /* subtree's own use (which file) */
+	char *rest;      /* path within the subtree at open time */
+	void *priv;      /* subtree's own use */
+};
+
+struct fs_subtree {
+	int (*getattr)(const char *rest, struct stat *st);
+	int (*readdir)(const char *rest, void *buf, fuse_fill_dir_t filler);
+	/* open/create fill h (fd or data) and may set fi->direct_io / keep_cache. */
+	int (*open)(const char *rest, struct fuse_file_info *fi, struct fs_handle *h);
+	int (*create)(const char *rest, mode_t mode, struct fuse_file_info *fi, struct fs_handle *h);
+	/* NULL read/write: fs.c reads/writes h->fd with pread/pwrite, or h->data. */
+	int (*read)(struct fs_handle *h, char *buf, size_t size, off_t off);
+	int (*write)(struct fs_handle *h, const char *buf, size_t size, off_t off);
+	int (*flush)(struct fs_handle *h);
+	void (*release)(struct fs_handle *h);
+	int (*fsync)(struct fs_handle *h, int datasync);
+	/* h is the open handle when truncating through one (ftruncate), else NULL. */
+	int (*truncate)(const char *rest, off_t size, struct fs_handle *h);
+	int (*utimens)(const char *rest, const struct timespec tv[2]);
+	int (*chmod)(const char *rest, mode_t mode);
+	int (*chown)(const char *rest, uid_t uid, gid_t gid);
+	int (*unlink)(const char *rest);
+	int (*mkdir)(const char *rest, mode_t mode);
+	int (*rmdir)(const char *rest);
+	int (*rename)(const char *from, const char *to, unsigned int flags);
+	int (*readlink)(const char *rest, char *buf, size_t size);
+	int (*getxattr)(const char *rest, const char *name, char *value, size_t size);
+	int (*listxattr)(const char *rest, char *list, size_t size);
+	int (*setxattr)(const char *rest, const char *name, const char *value, size_t size, int flags);
+	int (*removexattr)(const char *rest, const char *name);
+};
+
+extern const struct fs_subtree fs_config_tree;     /* config/     fs_config.c */
+extern const struct fs_subtree fs_jobs_tree;       /* jobs/       fs_jobs.c */
+extern const struct fs_subtree fs_characters_tree; /* characters/ fs_jobs.c */
+extern const struct fs_subtree fs_videos_tree;     /* videos/     fs_videos.c */
+extern const struct fs_subtree fs_account_tree;    /* account/    fs_account.c */
+
+/* The operations table handed to fuse_new(). */
+extern const struct fuse_operations fs_operations;
+
+/* Helpers for subtrees: fill a stat for a directory / regular file / symlink owned
+ * by the mounting user, with mtime (wall seconds; 0 = mount time). */
+void fs_stat_dir(struct stat *st, double mtime);
+void fs_stat_file(struct stat *st, mode_t perm, off_t size, double mtime);
+void fs_stat_link(struct stat *st, size_t target_len, double mtime);
+/* Copy a value into an xattr reply buffer (size 0: just the length). */
+int fs_xattr_reply(const char *value, size_t len, char *buf, size_t size);
+/* Serve a read from memory. */
+int fs_read_mem(const char *data, size_t len, char *buf, size_t size, off_t off);
+/* Store a write into h->data at off (grows, zero-fills). Returns size. */
+int fs_write_mem(struct fs_handle *h, const char *buf, size_t size, off_t off);
+
+#endif

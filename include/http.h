@@ -1,0 +1,53 @@
+/* http.h - every HTTP transfer, on one libcurl multi handle, with timeouts.
+ *
+ * Only the engine thread calls these (http_wakeup excepted). A finished
+ * transfer calls its callback from http_run(); the request is freed after.
+ */
+#ifndef SORA2FS_HTTP_H
+#define SORA2FS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+typedef struct http http_t;
+
+struct http_opts {
+	double timeout;          /* total seconds; 0 = none (downloads) */
+	double connect_timeout;  /* seconds */
+	double stall_timeout;    /* abort below 1 KiB/s for this long; 0 = off */
+	bool fresh_connection;   /* never reuse or keep the connection (submits:
+				  * curl must not silently resend a POST) */
+};
+
+struct http_result {
+	int curl_code;           /* CURLcode; 0 = a complete answer */
+	long status;             /* HTTP status, 0 if none */
+	bool sent;               /* the request may have reached the server */
+	char error[256];         /* curl's words for a failure */
+	buf_t body;              /* the answer (memory transfers) */
+	off_t bytes;             /* bytes written to fd (file transfers) */
+	off_t content_length;    /* announced length, -1 unknown */
+};
+
+typedef void (*http_cb)(const struct http_result *res, void *ctx);
+
+http_t *http_new(void);
+void http_free(http_t *h);
+/* POST JSON (bearer may be NULL). */
+int http_post(http_t *h, const char *url, const char *bearer, const char *json,
+	      const struct http_opts *o, http_cb cb, void *ctx);
+/* GET into memory (fd < 0) or append to fd. */
+int http_get(http_t *h, const char *url, int fd, const struct http_opts *o,
+	     http_cb cb, void *ctx);
+/* Run transfers for at most timeout_ms (returns early when woken or done). */
+void http_run(http_t *h, int timeout_ms);
+void http_wakeup(http_t *h);
+int http_active(http_t *h);
+/* A short description of a failed result for users ("HTTP 503", "timed out after
+ * 30 s", "connection refused"). malloc'd. */
+char *http_describe(const struct http_result *r);
+
+#endif

@@ -1,0 +1,19 @@
+/* options.h - the mount's settings, filled by main.c from the command line. */
+#ifndef SORA2FS_OPTIONS_H
+#define SORA2FS_OPTIONS_H
+
+struct options {
+	char *studio_dir;     /* STUDIO_DIR (absolute) */
+	char *downloads_dir;  /* -o downloads=, default STUDIO_DIR/downloads (absolute) */
+	char *api_url;        /* -o api_url=: every call goes here (NULL: built-in hosts) */
+	char *domestic_url;   /* -o domestic_url= (NULL: built-in) */
+	char *overseas_url;   /* -o overseas_url= (NULL: built-in) */
+	double poll_interval; /* seconds, default 5 */
+	int max_active;       /* default 4 */
+	double timeout;       /* one API call, default 30 */
+	double connect_timeout; /* default 10 */
+	double stall_timeout; /* download below 1 KiB/s this long is aborted, default 60 */
+	int verbose;
+};
+
+#endif

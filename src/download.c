@@ -1,0 +1,109 @@
+/* download.c - temp file, checks, rename: a partial video is never visible.
+ *
+ *   $ ls -a studio/downloads           while downloading
+ *   .cat.mp4.part   sora_1700000000.mp4
+ *   $ ls -a studio/downloads           after the check
+ *   cat.mp4   sora_1700000000.mp4
+ *
+ * The temp file is hidden and lives in the downloads folder itself, so the final
+ * rename never crosses file systems and videos/ never lists it.
+ */
+#include "download.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mp4.h"
+#include "util.h"
+
+int download_open(const char *dir, const char *name, struct download *d)
+{
+	memset(d, 0, sizeof *d);
+	d->dir = xstrdup(dir);
+	d->name = xstrdup(name);
+	d->tmp = xasprintf("%s/.%s.part", dir, name);
+	d->fd = open(d->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (d->fd < 0) {
+		int e = -errno;
+		download_abort(d);
+		return e;
+	}
+	return 0;
+}
+
+static void release(struct download *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->dir);
+	free(d->tmp);
+	free(d->name);
+	memset(d, 0, sizeof *d);
+	d->fd = -1;
+}
+
+void download_abort(struct download *d)
+{
+	if (d->tmp)
+		unlink(d->tmp);
+	release(d);
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static int place(struct download *d, bool replace)
+{
+	char *final = xasprintf("%s/%s", d->dir, d->name);
+	int r;
+	if (replace)
+		r = rename(d->tmp, final) < 0 ? -errno : 0;
+	else
+		r = renameat2(AT_FDCWD, d->tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0 ? -errno : 0;
+	free(final);
+	if (r == 0) {
+		sync_dir(d->dir);
+		free(d->tmp);
+		d->tmp = NULL;
+		release(d);
+	}
+	return r;
+}
+
+int download_commit(struct download *d, off_t expected, bool replace, char **err)
+{
+	int r = mp4_check_fd(d->fd, expected, err);
+	if (r < 0) {
+		download_abort(d);
+		return -EBADMSG;
+	}
+	if (fsync(d->fd) < 0) {
+		*err = xasprintf("cannot save the video: %s", strerror(errno));
+		download_abort(d);
+		return -EIO;
+	}
+	r = place(d, replace);
+	if (r < 0 && r != -EEXIST) {
+		*err = xasprintf("cannot move the video into place: %s", strerror(-r));
+		download_abort(d);
+	}
+	return r;
+}
+
+int download_rename_to(struct download *d, const char *name)
+{
+	free(d->name);
+	d->name = xstrdup(name);
+	return place(d, false);
+}

@@ -1,0 +1,876 @@
+/* engine.c - the worker thread: submit, poll, download; account calls.
+ *
+ *   queued ──submit──▶ running ──poll…poll──▶ downloading ──check──▶ succeeded
+ *      │  (sent once;       │ (every poll_interval)     │ (temp file, MP4 check,
+ *      │   id persisted)    ▼                           ▼  rename)
+ *      └──────────────▶ failed / cancelled ◀────────────┘
+ *
+ * One thread runs every transfer on a libcurl multi handle, so no filesystem
+ * call ever waits for the network. The model is the only shared state; the
+ * engine takes its lock briefly to pick work and to write results, and sends
+ * kernel cache invalidations afterwards, outside every lock.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <fuse.h>
+
+#include "api.h"
+#include "download.h"
+#include "http.h"
+#include "log.h"
+#include "model.h"
+#include "util.h"
+
+#define MAX_REJECTED_SUBMITS 5
+#define MAX_DOWNLOAD_ATTEMPTS 5
+
+struct acct_req {
+	enum account_op op;
+	char *body;
+	double timeout;
+	int refs;           /* caller + engine */
+	bool done;
+	int result;
+	char *data;
+	char *err;
+	pthread_cond_t cond;
+	struct acct_req *next;
+};
+
+enum xfer_type { X_SUBMIT, X_POLL, X_DOWNLOAD, X_ACCOUNT };
+
+struct xfer {
+	enum xfer_type type;
+	unsigned serial;
+	int host_idx;
+	struct download dl;
+	struct acct_req *acct;
+};
+
+static struct {
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	http_t *http;
+	struct fuse *fuse;
+	pthread_mutex_t qlock;     /* the two queues below and fuse */
+	char **inval;
+	size_t n_inval, cap_inval;
+	struct acct_req *acct;
+} e = { .qlock = PTHREAD_MUTEX_INITIALIZER };
+
+/* --- hosts ---------------------------------------------------------------- */
+
+/* The base URLs to try, in order, for host_mode (lock held). */
+static int host_list(const char *hosts[2])
+{
+	const struct options *o = model_options();
+	if (o->api_url) {
+		hosts[0] = o->api_url;
+		return 1;
+	}
+	const char *dom = o->domestic_url ? o->domestic_url : API_HOST_DOMESTIC;
+	const char *ovs = o->overseas_url ? o->overseas_url : API_HOST_OVERSEAS;
+	const char *mode = config_peek("host_mode");
+	if (strcmp(mode, "domestic") == 0) {
+		hosts[0] = dom;
+		return 1;
+	}
+	if (strcmp(mode, "overseas") == 0) {
+		hosts[0] = ovs;
+		return 1;
+	}
+	hosts[0] = dom;
+	hosts[1] = ovs;
+	return 2;
+}
+
+static char *join_url(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s%s", (int)n, base, path);
+}
+
+static double backoff(int attempts)
+{
+	double d = model_options()->poll_interval * pow(2, attempts < 10 ? attempts : 10);
+	return d < 60 ? d : 60;
+}
+
+static struct http_opts api_opts(bool fresh)
+{
+	const struct options *o = model_options();
+	return (struct http_opts){ .timeout = o->timeout, .connect_timeout = o->connect_timeout,
+				   .fresh_connection = fresh };
+}
+
+/* --- change notification -------------------------------------------------- */
+
+static void on_change(const char *path)
+{
+	pthread_mutex_lock(&e.qlock);
+	if (e.n_inval == e.cap_inval) {
+		e.cap_inval = e.cap_inval ? e.cap_inval * 2 : 64;
+		e.inval = xrealloc(e.inval, e.cap_inval * sizeof *e.inval);
+	}
+	e.inval[e.n_inval++] = xstrdup(path);
+	pthread_mutex_unlock(&e.qlock);
+	http_wakeup(e.http);
+}
+
+static void on_wake(void)
+{
+	http_wakeup(e.http);
+}
+
+/* Tell the kernel, from this thread and outside every lock (a handler waiting
+ * for our lock while the kernel waits for the handler would deadlock). */
+static void flush_invalidations(void)
+{
+	pthread_mutex_lock(&e.qlock);
+	char **paths = e.inval;
+	size_t n = e.n_inval;
+	struct fuse *f = e.fuse;
+	e.inval = NULL;
+	e.n_inval = e.cap_inval = 0;
+	pthread_mutex_unlock(&e.qlock);
+	for (size_t i = 0; i < n; i++) {
+		if (f)
+			fuse_invalidate_path(f, paths[i]);
+		free(paths[i]);
+	}
+	free(paths);
+}
+
+/* --- submit --------------------------------------------------------------- */
+
+static void on_submit(const struct http_result *res, void *ctx);
+
+static struct xfer *xfer_new(enum xfer_type t, unsigned serial, int host_idx)
+{
+	struct xfer *x = xcalloc(1, sizeof *x);
+	x->type = t;
+	x->serial = serial;
+	x->host_idx = host_idx;
+	x->dl.fd = -1;
+	return x;
+}
+
+/* lock held */
+static void start_submit(struct job *j, int host_idx)
+{
+	const char *hosts[2];
+	int n = host_list(hosts);
+	if (host_idx >= n)
+		return;
+	const char *path = API_PATH_VIDEO;
+	cJSON *body = j->kind == JOB_VIDEO ? api_video_body(j->request)
+					   : api_character_body(j->request, &path);
+	char *json = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	char *url = join_url(hosts[host_idx], path);
+	/* Persisted before the request leaves: after a crash we know the outcome
+	 * is unknown instead of sending it again. */
+	job_set_submitting(j, hosts[host_idx]);
+	struct http_opts o = api_opts(true);
+	struct xfer *x = xfer_new(X_SUBMIT, j->serial, host_idx);
+	if (http_post(e.http, url, config_peek("api_key"), json, &o, on_submit, x) < 0) {
+		free(x);
+		j->submit = SUBMIT_NONE;
+		job_set_error(j, "cannot start the request; retrying");
+		j->next_at = now_mono() + backoff(j->attempts++);
+	} else {
+		j->busy = true;
+		log_debug("%s: submitting to %s", j->name, hosts[host_idx]);
+	}
+	free(url);
+	cJSON_free(json);
+}
+
+static void submit_unknown(struct job *j, const char *why)
+{
+	j->submit = SUBMIT_NONE;
+	job_set_failed(j, "the submit's outcome is unknown (%s): a task may have been created "
+		       "and billed. Check your account, then write retry to ctl to submit again.",
+		       why);
+}
+
+static void submit_rejected(struct job *j, const char *why)
+{
+	j->submit = SUBMIT_NONE;
+	job_set_failed(j, "the API refused the request: %s; nothing was billed. Fix it, then "
+		       "write retry to ctl.", why);
+}
+
+/* The server said no before doing anything (429, 503): try again later. */
+static void submit_later(struct job *j, const char *why)
+{
+	j->submit = SUBMIT_NONE;
+	job_save(j, true);
+	if (++j->attempts > MAX_REJECTED_SUBMITS) {
+		job_set_failed(j, "the API kept refusing the request (%s); nothing was billed. "
+			       "Write retry to ctl to try again.", why);
+		return;
+	}
+	double d = backoff(j->attempts);
+	job_set_error(j, "%s; nothing was billed, trying again in %.0f s", why, ceil(d));
+	j->next_at = now_mono() + d;
+}
+
+static void handle_submit_answer(struct job *j, const struct http_result *res)
+{
+	char *desc = http_describe(res);
+	if (res->curl_code != 0) {
+		submit_unknown(j, desc);
+	} else if (res->status == 429 || res->status == 503) {
+		submit_later(j, desc);
+	} else if (res->status >= 500) {
+		submit_unknown(j, desc);
+	} else if (res->status != 200) {
+		if (res->status == 401 || res->status == 403)
+			submit_rejected(j, "the API key was not accepted (check config/api_key)");
+		else
+			submit_rejected(j, desc);
+	} else {
+		cJSON *data = NULL;
+		long code = 0;
+		char *msg = NULL;
+		enum api_outcome out = api_parse_envelope(res->body.data, res->body.len, &data,
+							  &code, &msg);
+		char *id = NULL;
+		if (out == API_OK) {
+			id = api_submit_id(data);
+		} else if (out == API_ERR_SYNTAX) {
+			/* A streaming answer carries task objects with the id. */
+			cJSON *t = api_stream_last_task(res->body.data, res->body.len);
+			if (t)
+				id = api_submit_id(t);
+			cJSON_Delete(t);
+		}
+		if (id) {
+			job_set_submitted(j, id);
+			j->attempts = 0;
+			j->next_at = now_mono() + model_options()->poll_interval;
+			log_info("%s: submitted, task %s", j->name, id);
+		} else if (out == API_ERR_CODE) {
+			submit_rejected(j, msg ? msg : "unknown error");
+		} else if (out == API_OK) {
+			submit_unknown(j, "the answer had no task id");
+		} else {
+			submit_unknown(j, "the answer was not valid JSON");
+		}
+		free(id);
+		free(msg);
+		cJSON_Delete(data);
+	}
+	free(desc);
+}
+
+static void on_submit(const struct http_result *res, void *ctx)
+{
+	struct xfer *x = ctx;
+	if (atomic_load(&e.stop)) {
+		free(x);
+		return; /* state stays "sending": unknown after restart, by design */
+	}
+	model_lock();
+	struct job *j = job_by_serial(x->serial);
+	if (!j) {
+		log_warn("a job was forgotten while its submit was on the way; check your "
+			 "account for a task you no longer follow");
+	} else {
+		j->busy = false;
+		const char *hosts[2];
+		int n = host_list(hosts);
+		if (!res->sent && x->host_idx + 1 < n) {
+			/* nothing went out: the next host is safe to try */
+			char *desc = http_describe(res);
+			log_info("%s: %s unreachable (%s), trying %s", j->name, hosts[x->host_idx],
+				 desc, hosts[x->host_idx + 1]);
+			free(desc);
+			j->submit = SUBMIT_NONE;
+			start_submit(j, x->host_idx + 1);
+		} else if (!res->sent) {
+			char *desc = http_describe(res);
+			j->submit = SUBMIT_NONE;
+			job_save(j, true);
+			double d = backoff(j->attempts++);
+			job_set_error(j, "cannot reach the API: %s; nothing was sent, trying again in %.0f s",
+				      desc, ceil(d));
+			j->next_at = now_mono() + d;
+			free(desc);
+		} else {
+			handle_submit_answer(j, res);
+		}
+	}
+	model_unlock();
+	free(x);
+}
+
+/* --- poll ----------------------------------------------------------------- */
+
+static void on_poll(const struct http_result *res, void *ctx);
+
+static void start_poll(struct job *j)
+{
+	const char *hosts[2];
+	int n = host_list(hosts);
+	const char *host = j->host;
+	if (!host || model_options()->api_url) {
+		host = hosts[0];
+	} else {
+		bool known = false;
+		for (int i = 0; i < n; i++)
+			known |= strcmp(hosts[i], host) == 0;
+		if (!known)
+			host = hosts[0];
+	}
+	cJSON *body = api_result_body(j->id);
+	char *json = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	char *url = join_url(host, API_PATH_RESULT);
+	struct http_opts o = api_opts(false);
+	struct xfer *x = xfer_new(X_POLL, j->serial, 0);
+	if (http_post(e.http, url, config_peek("api_key"), json, &o, on_poll, x) < 0) {
+		free(x);
+		j->next_at = now_mono() + backoff(j->attempts++);
+	} else {
+		j->busy = true;
+	}
+	free(url);
+	cJSON_free(json);
+}
+
+/* A poll failed: keep polling, with the reason visible in the error file. */
+static void poll_trouble(struct job *j, const char *why, bool unreachable)
+{
+	if (j->status != ST_RUNNING && j->status != ST_DOWNLOADING) {
+		j->refresh = false;
+		return;
+	}
+	double d = backoff(j->attempts < 4 ? j->attempts : 4);
+	j->attempts++;
+	job_set_error(j, "polling failed: %s; trying again in %.1f s", why, d);
+	j->next_at = now_mono() + d;
+	if (unreachable) {
+		/* try the other host next time (host_mode auto) */
+		const char *hosts[2];
+		int n = host_list(hosts);
+		if (n == 2) {
+			const char *other = (j->host && strcmp(j->host, hosts[0]) == 0) ? hosts[1] : hosts[0];
+			free(j->host);
+			j->host = xstrdup(other);
+		}
+	}
+}
+
+static void apply_task(struct job *j, const cJSON *data)
+{
+	api_task t;
+	if (api_task_parse(data, &t) < 0) {
+		poll_trouble(j, "the answer held no task", false);
+		return;
+	}
+	char *text = cJSON_Print(data);
+	job_set_result(j, text);
+	cJSON_free(text);
+	bool refresh_only = j->status != ST_RUNNING && j->status != ST_DOWNLOADING;
+	bool url_refresh = j->status == ST_DOWNLOADING;
+	j->refresh = false;
+	j->attempts = 0;
+	enum api_task_state st = api_task_state(&t);
+	if (refresh_only || url_refresh) {
+		if (st == TASK_SUCCEEDED && t.url && strcmp(t.url, j->url ? j->url : "") != 0) {
+			free(j->url);
+			j->url = xstrdup(t.url);
+			job_save(j, true);
+		}
+		if (url_refresh)
+			j->next_at = 0;
+		api_task_free(&t);
+		return;
+	}
+	job_clear_error(j);
+	switch (st) {
+	case TASK_RUNNING:
+		job_set_progress(j, t.progress);
+		j->next_at = now_mono() + model_options()->poll_interval;
+		break;
+	case TASK_SUCCEEDED:
+		if (j->kind == JOB_VIDEO && !t.url) {
+			job_set_failed(j, "the task succeeded but the API gave no video link");
+		} else if (j->kind == JOB_CHARACTER && !t.character_id) {
+			job_set_failed(j, "the task succeeded but the API gave no character_id");
+		} else {
+			job_set_upstream_success(j, t.url, t.pid, t.character_id);
+			j->next_at = 0;
+		}
+		break;
+	case TASK_FAILED:
+	case TASK_UNKNOWN_FINAL: {
+		char *why = api_task_failure_text(&t);
+		job_set_failed(j, "%s", why);
+		free(why);
+		break;
+	}
+	}
+	api_task_free(&t);
+}
+
+static void on_poll(const struct http_result *res, void *ctx)
+{
+	struct xfer *x = ctx;
+	if (atomic_load(&e.stop)) {
+		free(x);
+		return;
+	}
+	model_lock();
+	struct job *j = job_by_serial(x->serial);
+	if (j) {
+		j->busy = false;
+		if (j->status == ST_CANCELLED) {
+			j->refresh = false;
+		} else if (res->curl_code != 0 || res->status != 200) {
+			char *desc = http_describe(res);
+			poll_trouble(j, desc, !res->sent);
+			free(desc);
+		} else {
+			cJSON *data = NULL;
+			long code = 0;
+			char *msg = NULL;
+			enum api_outcome out = api_parse_envelope(res->body.data, res->body.len,
+								  &data, &code, &msg);
+			if (out == API_OK) {
+				apply_task(j, data);
+			} else if (out == API_ERR_CODE && code == -22 &&
+				   (j->status == ST_RUNNING)) {
+				job_set_failed(j, "the API no longer knows task %s (code -22: %s)",
+					       j->id, msg ? msg : "task not found");
+			} else if (out == API_ERR_CODE) {
+				poll_trouble(j, msg ? msg : "API error", false);
+			} else {
+				poll_trouble(j, "the answer was not valid JSON", false);
+			}
+			free(msg);
+			cJSON_Delete(data);
+		}
+	}
+	model_unlock();
+	free(x);
+}
+
+/* --- download ------------------------------------------------------------- */
+
+static void on_download(const struct http_result *res, void *ctx);
+
+static void download_trouble(struct job *j, const char *why)
+{
+	if (++j->attempts >= MAX_DOWNLOAD_ATTEMPTS) {
+		job_set_failed(j, "the video could not be downloaded (%s, %d tries); write "
+			       "redownload to ctl to try again", why, j->attempts);
+		return;
+	}
+	double d = backoff(j->attempts - 1);
+	job_set_error(j, "download failed: %s; trying again in %.1f s", why, d);
+	j->next_at = now_mono() + d;
+}
+
+static void start_download(struct job *j)
+{
+	const char *name = job_reserve_video(j);
+	struct xfer *x = xfer_new(X_DOWNLOAD, j->serial, 0);
+	int r = download_open(model_downloads_dir(), name, &x->dl);
+	if (r < 0) {
+		free(x);
+		char *why = xasprintf("cannot create a file in %s: %s", model_downloads_dir(),
+				      strerror(-r));
+		download_trouble(j, why);
+		free(why);
+		return;
+	}
+	const struct options *o = model_options();
+	struct http_opts ho = { .connect_timeout = o->connect_timeout,
+				.stall_timeout = o->stall_timeout };
+	if (http_get(e.http, j->url, x->dl.fd, &ho, on_download, x) < 0) {
+		download_abort(&x->dl);
+		free(x);
+		download_trouble(j, "cannot start the transfer");
+		return;
+	}
+	j->busy = true;
+	log_debug("%s: downloading to %s", j->name, name);
+}
+
+static void finish_download(struct job *j, struct xfer *x, const struct http_result *res)
+{
+	char *err = NULL;
+	bool replace = j->replace_video;
+	int r = download_commit(&x->dl, res->content_length, replace, &err);
+	for (int tries = 0; r == -EEXIST && tries < 3; tries++) {
+		/* someone put a file of that name there meanwhile: pick another */
+		free(j->video);
+		j->video = NULL;
+		r = download_rename_to(&x->dl, job_reserve_video(j));
+	}
+	if (r == 0) {
+		job_set_video_done(j);
+	} else {
+		if (r == -EEXIST)
+			download_abort(&x->dl);
+		download_trouble(j, err ? err : "cannot move the video into place");
+	}
+	free(err);
+}
+
+static void on_download(const struct http_result *res, void *ctx)
+{
+	struct xfer *x = ctx;
+	if (atomic_load(&e.stop)) {
+		download_abort(&x->dl);
+		free(x);
+		return;
+	}
+	model_lock();
+	struct job *j = job_by_serial(x->serial);
+	if (!j || j->status != ST_DOWNLOADING) {
+		download_abort(&x->dl);
+		if (j)
+			j->busy = false;
+	} else {
+		j->busy = false;
+		if (res->curl_code == 0 && (res->status == 200 || res->status == 206)) {
+			finish_download(j, x, res);
+		} else {
+			download_abort(&x->dl);
+			char *desc = http_describe(res);
+			bool gone = res->status == 403 || res->status == 404 || res->status == 410;
+			if (gone && !j->url_refreshed) {
+				/* links expire: ask the API once for a fresh one */
+				j->url_refreshed = true;
+				j->refresh = true;
+				job_set_error(j, "the video link answered %s; asking the API for a new link", desc);
+			} else if (gone) {
+				job_set_failed(j, "the video link has expired (%s); the API gives links "
+					       "for about 2 hours after a task succeeds. Write "
+					       "redownload to ctl to try again.", desc);
+			} else {
+				download_trouble(j, desc);
+			}
+			free(desc);
+		}
+	}
+	model_unlock();
+	free(x);
+}
+
+/* --- account -------------------------------------------------------------- */
+
+static void acct_release(struct acct_req *a)
+{
+	pthread_mutex_lock(&e.qlock);
+	bool last = --a->refs == 0;
+	pthread_mutex_unlock(&e.qlock);
+	if (last) {
+		free(a->body);
+		free(a->data);
+		free(a->err);
+		pthread_cond_destroy(&a->cond);
+		free(a);
+	}
+}
+
+static void acct_done(struct acct_req *a, int result, char *data, char *err)
+{
+	pthread_mutex_lock(&e.qlock);
+	a->result = result;
+	a->data = data;
+	a->err = err;
+	a->done = true;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&e.qlock);
+	acct_release(a);
+}
+
+static const char *acct_path(enum account_op op)
+{
+	switch (op) {
+	case ACCT_CREDITS: return API_PATH_CREDITS;
+	case ACCT_KEY_CREDITS: return API_PATH_KEY_CREDITS;
+	case ACCT_MODEL_STATUS: return API_PATH_MODEL_STATUS;
+	case ACCT_CREATE_KEY: return API_PATH_CREATE_KEY;
+	}
+	return "";
+}
+
+static void on_account(const struct http_result *res, void *ctx);
+
+static void start_account(struct acct_req *a, int host_idx)
+{
+	model_lock();
+	const char *hosts[2];
+	int n = host_list(hosts);
+	char *url = join_url(hosts[host_idx < n ? host_idx : 0], acct_path(a->op));
+	model_unlock();
+	struct http_opts o = api_opts(a->op == ACCT_CREATE_KEY);
+	o.timeout = a->timeout;
+	struct xfer *x = xfer_new(X_ACCOUNT, 0, host_idx);
+	x->acct = a;
+	int r = a->op == ACCT_MODEL_STATUS ? http_get(e.http, url, -1, &o, on_account, x)
+					   : http_post(e.http, url, NULL, a->body, &o, on_account, x);
+	if (r < 0) {
+		free(x);
+		acct_done(a, -EIO, NULL, xstrdup("cannot start the request"));
+	}
+	free(url);
+}
+
+static void on_account(const struct http_result *res, void *ctx)
+{
+	struct xfer *x = ctx;
+	struct acct_req *a = x->acct;
+	int host_idx = x->host_idx;
+	free(x);
+	if (!res->sent && !atomic_load(&e.stop)) {
+		model_lock();
+		const char *hosts[2];
+		int n = host_list(hosts);
+		model_unlock();
+		if (host_idx + 1 < n) {
+			start_account(a, host_idx + 1);
+			return;
+		}
+	}
+	if (res->curl_code != 0 || res->status != 200) {
+		char *desc = http_describe(res);
+		int err = res->curl_code == 28 /* CURLE_OPERATION_TIMEDOUT */ ? -ETIMEDOUT
+			  : (res->status == 401 || res->status == 403) ? -EACCES : -EIO;
+		acct_done(a, err, NULL, desc);
+		return;
+	}
+	cJSON *data = NULL;
+	long code = 0;
+	char *msg = NULL;
+	enum api_outcome out = api_parse_envelope(res->body.data, res->body.len, &data, &code, &msg);
+	if (out == API_OK) {
+		char *t = cJSON_PrintUnformatted(data);
+		acct_done(a, 0, xstrdup(t), NULL);
+		cJSON_free(t);
+		free(msg);
+	} else if (out == API_ERR_CODE) {
+		char *why = xasprintf("the API refused: %s", msg ? msg : "unknown error");
+		free(msg);
+		acct_done(a, -EACCES, NULL, why);
+	} else {
+		free(msg);
+		acct_done(a, -EIO, NULL, xstrdup("the API answered something that is not JSON"));
+	}
+	cJSON_Delete(data);
+}
+
+int engine_account_call(enum account_op op, const cJSON *body, double timeout,
+			char **data, char **err)
+{
+	*data = NULL;
+	*err = NULL;
+	if (!e.running) {
+		*err = xstrdup("sora2fs is not connected to the API");
+		return -EIO;
+	}
+	struct acct_req *a = xcalloc(1, sizeof *a);
+	a->op = op;
+	a->timeout = timeout;
+	a->refs = 2;
+	if (body) {
+		char *t = cJSON_PrintUnformatted(body);
+		a->body = xstrdup(t);
+		cJSON_free(t);
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	pthread_mutex_lock(&e.qlock);
+	a->next = e.acct;
+	e.acct = a;
+	pthread_mutex_unlock(&e.qlock);
+	http_wakeup(e.http);
+
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	/* a little more than the transfer's own timeout, so curl answers first */
+	double wait = timeout + 1.0;
+	until.tv_sec += (time_t)wait;
+	until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	int r;
+	pthread_mutex_lock(&e.qlock);
+	while (!a->done) {
+		if (pthread_cond_timedwait(&a->cond, &e.qlock, &until) == ETIMEDOUT)
+			break;
+	}
+	if (a->done) {
+		r = a->result;
+		*data = a->data;
+		*err = a->err;
+		a->data = a->err = NULL;
+	} else {
+		r = -ETIMEDOUT;
+		*err = xasprintf("no answer from the API within %.0f s", timeout);
+	}
+	pthread_mutex_unlock(&e.qlock);
+	acct_release(a);
+	return r;
+}
+
+static void start_account_requests(void)
+{
+	pthread_mutex_lock(&e.qlock);
+	struct acct_req *list = e.acct;
+	e.acct = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	while (list) {
+		struct acct_req *a = list;
+		list = a->next;
+		start_account(a, 0);
+	}
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static bool counts_as_active(const struct job *j)
+{
+	return (j->status == ST_RUNNING && j->submit == SUBMIT_ACCEPTED) ||
+	       (j->busy && j->submit == SUBMIT_SENDING);
+}
+
+/* Start what is due; returns seconds until the next thing is due. Lock held. */
+static double schedule(void)
+{
+	double now = now_mono(), next = 1.0;
+	const struct options *o = model_options();
+	int active = 0;
+	for (struct job *j = model_jobs(); j; j = j->next)
+		active += counts_as_active(j);
+	bool have_key = *config_peek("api_key") != '\0';
+
+	for (struct job *j = model_jobs(); j; j = j->next) {
+		if (j->busy)
+			continue;
+		if (j->next_at > now) {
+			if (j->next_at - now < next)
+				next = j->next_at - now;
+			continue;
+		}
+		switch (j->status) {
+		case ST_QUEUED:
+			if (j->submit != SUBMIT_NONE)
+				break;
+			if (!have_key) {
+				job_set_error(j, "no API key: write one to config/api_key");
+				break;
+			}
+			if (active >= o->max_active)
+				break;
+			start_submit(j, 0);
+			active++;
+			break;
+		case ST_RUNNING:
+			if (j->id)
+				start_poll(j);
+			break;
+		case ST_DOWNLOADING:
+			if (j->refresh && j->id)
+				start_poll(j);
+			else if (j->url)
+				start_download(j);
+			else
+				job_set_failed(j, "the task succeeded but no video link is known");
+			break;
+		default:
+			if (j->refresh && j->id)
+				start_poll(j);
+			break;
+		}
+	}
+	return next;
+}
+
+static void *engine_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&e.stop)) {
+		model_lock();
+		double next = schedule();
+		model_unlock();
+		start_account_requests();
+		flush_invalidations();
+		int ms = (int)(next * 1000);
+		http_run(e.http, ms < 5 ? 5 : ms > 1000 ? 1000 : ms);
+		flush_invalidations();
+	}
+	return NULL;
+}
+
+int engine_start(void)
+{
+	e.http = http_new();
+	atomic_store(&e.stop, false);
+	model_set_change_hook(on_change);
+	model_set_wake_hook(on_wake);
+	int r = pthread_create(&e.thread, NULL, engine_main, NULL);
+	if (r != 0) {
+		http_free(e.http);
+		e.http = NULL;
+		return -r;
+	}
+	e.running = true;
+	return 0;
+}
+
+void engine_set_fuse(struct fuse *f)
+{
+	pthread_mutex_lock(&e.qlock);
+	e.fuse = f;
+	pthread_mutex_unlock(&e.qlock);
+}
+
+void engine_stop(void)
+{
+	if (!e.running)
+		return;
+	engine_set_fuse(NULL);
+	atomic_store(&e.stop, true);
+	http_wakeup(e.http);
+	pthread_join(e.thread, NULL);
+	e.running = false;
+	model_set_change_hook(NULL);
+	model_set_wake_hook(NULL);
+	/* account callers still waiting get an error from the aborted transfers */
+	http_free(e.http);
+	e.http = NULL;
+	pthread_mutex_lock(&e.qlock);
+	struct acct_req *list = e.acct;
+	e.acct = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	while (list) {
+		struct acct_req *a = list;
+		list = a->next;
+		acct_done(a, -EIO, NULL, xstrdup("sora2fs is stopping"));
+	}
+	flush_invalidations();
+}

@@ -1,0 +1,664 @@
+/* fs_jobs.c - jobs/ and characters/: dropped files become jobs.
+ *
+ *   $ echo "a cat" > jobs/cat.txt      close() -> job "cat" exists, queued
+ *   $ ls jobs/cat
+ *   ctl  error  id  progress  prompt  request.json  result.json  status
+ *   $ cp notes.txt jobs/.notes         hidden: an ordinary scratch file, no job
+ *   $ echo cancel > jobs/cat/ctl
+ *   $ rm -r jobs/cat                   forget the job (the video stays)
+ *
+ * Files in jobs/ are real files in a scratch folder under data/sora2fs/, so
+ * editors, rsync and file managers can write, rename and delete them as on any
+ * folder. A file with an ordinary name becomes a job when a writer closes it
+ * with content in it, or when a file with content is renamed onto that name.
+ * The dropped name then answers for a little while as a "ghost" (stat, touch,
+ * chmod succeed and do nothing) because tools touch it right after closing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+#include "model.h"
+#include "names.h"
+#include "util.h"
+
+#define GHOST_SECONDS 10.0
+#define DROP_MAX (64u * 1024 * 1024)
+
+enum tag { TAG_FILE = 1, TAG_CTL, TAG_JOBFILE, TAG_CONVERTED };
+
+/* --- ghosts: dropped names that just became jobs ------------------------- */
+
+struct ghost {
+	enum job_kind kind;
+	char *name;
+	char *job;
+	double until;
+	struct ghost *next;
+};
+
+static pthread_mutex_t ghost_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ghost *ghosts;
+
+static void ghost_expire_locked(void)
+{
+	double now = now_mono();
+	for (struct ghost **pp = &ghosts; *pp;) {
+		struct ghost *g = *pp;
+		if (g->until < now) {
+			*pp = g->next;
+			free(g->name);
+			free(g->job);
+			free(g);
+		} else {
+			pp = &g->next;
+		}
+	}
+}
+
+static struct ghost *ghost_find_locked(enum job_kind kind, const char *name)
+{
+	ghost_expire_locked();
+	for (struct ghost *g = ghosts; g; g = g->next)
+		if (g->kind == kind && strcmp(g->name, name) == 0)
+			return g;
+	return NULL;
+}
+
+static bool ghost_exists(enum job_kind kind, const char *name)
+{
+	pthread_mutex_lock(&ghost_lock);
+	bool r = ghost_find_locked(kind, name) != NULL;
+	pthread_mutex_unlock(&ghost_lock);
+	return r;
+}
+
+static void ghost_remove(enum job_kind kind, const char *name)
+{
+	pthread_mutex_lock(&ghost_lock);
+	struct ghost *g = ghost_find_locked(kind, name);
+	if (g)
+		g->until = -1;
+	ghost_expire_locked();
+	pthread_mutex_unlock(&ghost_lock);
+}
+
+static void ghost_add(enum job_kind kind, const char *name, const char *job)
+{
+	pthread_mutex_lock(&ghost_lock);
+	struct ghost *g = ghost_find_locked(kind, name);
+	if (!g) {
+		g = xcalloc(1, sizeof *g);
+		g->kind = kind;
+		g->name = xstrdup(name);
+		g->next = ghosts;
+		ghosts = g;
+	}
+	free(g->job);
+	g->job = xstrdup(job);
+	g->until = now_mono() + GHOST_SECONDS;
+	pthread_mutex_unlock(&ghost_lock);
+}
+
+/* --- paths ------------------------------------------------------------------ */
+
+static char *real_path(enum job_kind kind, const char *name)
+{
+	return xasprintf("%s/%s", model_scratch_dir(kind), name);
+}
+
+/* "cat/status" -> job "cat", file "status"; "cat" -> job "cat", file NULL. */
+static char *split_rest(const char *rest, const char **file)
+{
+	const char *slash = strchr(rest, '/');
+	if (!slash) {
+		*file = NULL;
+		return xstrdup(rest);
+	}
+	*file = slash + 1;
+	return xstrndup(rest, (size_t)(slash - rest));
+}
+
+/* --- turning a file into a job ------------------------------------------- */
+
+/* Read the whole file at fd (or path when fd < 0). */
+static int slurp(int fd, const char *path, char **data, size_t *len)
+{
+	if (fd < 0)
+		return read_file(path, DROP_MAX, data, len);
+	struct stat sb;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if ((size_t)sb.st_size > DROP_MAX)
+		return -EFBIG;
+	*data = xmalloc((size_t)sb.st_size + 1);
+	size_t got = 0;
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = pread(fd, *data + got, (size_t)sb.st_size - got, (off_t)got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			free(*data);
+			return e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	(*data)[got] = '\0';
+	*len = got;
+	return 0;
+}
+
+/* Start a job from scratch file NAME (content already read). The real file is
+ * removed first so the job may take the name it frees. */
+static int convert(enum job_kind kind, const char *name, const char *data, size_t len)
+{
+	char *path = real_path(kind, name);
+	unlink(path);
+	free(path);
+	char *job = NULL;
+	int r = model_job_create(kind, name, data, len, &job);
+	if (job)
+		ghost_add(kind, name, job);
+	free(job);
+	return r;
+}
+
+static bool is_drop_name(const char *name)
+{
+	return !name_is_scratch(name);
+}
+
+/* --- operations ------------------------------------------------------------ */
+
+static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
+{
+	if (!*rest) {
+		fs_stat_dir(st, 0);
+		return 0;
+	}
+	const char *file;
+	char *name = split_rest(rest, &file);
+	int r = -ENOENT;
+	if (file) {
+		char *data = NULL;
+		size_t len = 0;
+		if (!strchr(file, '/') &&
+		    model_job_file(kind, name, file, &data, &len) == 0) {
+			double mt = model_job_mtime(kind, name);
+			if (strcmp(file, "video") == 0)
+				fs_stat_link(st, len, mt);
+			else if (strcmp(file, "ctl") == 0)
+				fs_stat_file(st, 0200, 0, mt);
+			else
+				fs_stat_file(st, 0444, (off_t)len, mt);
+			r = 0;
+		}
+		free(data);
+	} else if (model_job_exists(kind, name)) {
+		fs_stat_dir(st, model_job_mtime(kind, name));
+		r = 0;
+	} else {
+		char *path = real_path(kind, name);
+		if (lstat(path, st) == 0)
+			r = 0;
+		else if (ghost_exists(kind, name)) {
+			fs_stat_file(st, 0644, 0, 0);
+			r = 0;
+		}
+		free(path);
+	}
+	free(name);
+	return r;
+}
+
+static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_dir_t filler)
+{
+	if (!*rest) {
+		filler(buf, ".", NULL, 0, 0);
+		filler(buf, "..", NULL, 0, 0);
+		char **names = model_job_names(kind);
+		for (char **p = names; *p; p++)
+			filler(buf, *p, NULL, 0, 0);
+		strv_free(names);
+		DIR *d = opendir(model_scratch_dir(kind));
+		if (d) {
+			struct dirent *de;
+			while ((de = readdir(d)))
+				if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+					filler(buf, de->d_name, NULL, 0, 0);
+			closedir(d);
+		}
+		return 0;
+	}
+	if (strchr(rest, '/'))
+		return -ENOTDIR;
+	char **files = model_job_files(kind, rest);
+	if (!files) {
+		char *path = real_path(kind, rest);
+		struct stat sb;
+		int r = lstat(path, &sb) == 0 ? -ENOTDIR : -ENOENT;
+		free(path);
+		return r;
+	}
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	for (char **p = files; *p; p++)
+		filler(buf, *p, NULL, 0, 0);
+	strv_free(files);
+	return 0;
+}
+
+static int open_real(enum job_kind kind, const char *name, int flags, mode_t mode,
+		     struct fs_handle *h)
+{
+	char *path = real_path(kind, name);
+	/* Writers get read access too: the drop is read back at close. The kernel
+	 * already turns appends into writes at the end, so O_APPEND goes. */
+	if ((flags & O_ACCMODE) == O_WRONLY)
+		flags = (flags & ~O_ACCMODE) | O_RDWR;
+	int fd = open(path, (flags & ~(O_NOCTTY | O_APPEND)) | O_CLOEXEC, mode);
+	free(path);
+	if (fd < 0)
+		return -errno;
+	h->fd = fd;
+	h->tag = TAG_FILE;
+	h->priv = (void *)(uintptr_t)kind;
+	if (h->writable && (flags & O_TRUNC))
+		h->dirty = true;
+	return 0;
+}
+
+static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *fi,
+		  struct fs_handle *h)
+{
+	const char *file;
+	char *name = split_rest(rest, &file);
+	int r;
+	h->priv = (void *)(uintptr_t)kind;
+	if (file) {
+		char *data = NULL;
+		size_t len = 0;
+		r = model_job_file(kind, name, file, &data, &len);
+		if (r == 0 && strcmp(file, "ctl") == 0) {
+			r = h->writable ? 0 : -EACCES;
+			h->tag = TAG_CTL;
+		} else if (r == 0 && h->writable) {
+			r = -EACCES; /* a submitted job's files are its record */
+		} else if (r == 0) {
+			h->tag = TAG_JOBFILE;
+			buf_add(&h->data, data, len);
+			fi->direct_io = 1; /* status files change: always ask us */
+		}
+		free(data);
+	} else if (model_job_exists(kind, name)) {
+		r = -EISDIR;
+	} else {
+		r = open_real(kind, name, fi->flags & ~(O_CREAT | O_EXCL), 0, h);
+		if (r == -ENOENT && ghost_exists(kind, name) && h->writable) {
+			/* writing the dropped name again is a new drop */
+			ghost_remove(kind, name);
+			r = open_real(kind, name, (fi->flags & ~O_EXCL) | O_CREAT, 0644, h);
+		} else if (r == -ENOENT && ghost_exists(kind, name)) {
+			r = 0; /* reading it back right after the drop: empty */
+			h->tag = TAG_CONVERTED;
+		}
+	}
+	free(name);
+	return r;
+}
+
+static int create_k(enum job_kind kind, const char *rest, mode_t mode,
+		    struct fuse_file_info *fi, struct fs_handle *h)
+{
+	if (strchr(rest, '/'))
+		return -EACCES; /* nothing can be added to a job directory */
+	if (!name_valid(rest))
+		return -EINVAL;
+	if (model_job_exists(kind, rest))
+		return -EISDIR;
+	ghost_remove(kind, rest);
+	return open_real(kind, rest, fi->flags | O_CREAT, mode & 07777, h);
+}
+
+static int write_k(struct fs_handle *h, const char *buf, size_t size, off_t off)
+{
+	if (h->tag == TAG_CTL) {
+		enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
+		const char *file;
+		char *name = split_rest(h->rest, &file);
+		char *cmd = str_trim_dup(buf, size);
+		int r = *cmd ? model_job_ctl(kind, name, cmd) : 0;
+		if (r == -EINVAL)
+			log_warn("%s/%s: ctl: \"%s\" is not possible now (commands: cancel, "
+				 "retry, refresh, redownload)", kind == JOB_VIDEO ? "jobs" : "characters",
+				 name, cmd);
+		free(cmd);
+		free(name);
+		return r < 0 ? r : (int)size;
+	}
+	if (h->tag != TAG_FILE || h->fd < 0)
+		return -EBADF; /* the drop already became a job */
+	ssize_t n = pwrite(h->fd, buf, size, off);
+	if (n < 0)
+		return -errno;
+	h->dirty = true;
+	return (int)n;
+}
+
+static int flush_k(struct fs_handle *h)
+{
+	if (h->tag != TAG_FILE || !h->dirty || h->fd < 0 || !is_drop_name(h->rest))
+		return 0;
+	enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
+	/* Is the name still ours? (the file may have been renamed or removed) */
+	char *path = real_path(kind, h->rest);
+	struct stat a, b;
+	bool same = fstat(h->fd, &a) == 0 && lstat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev;
+	free(path);
+	if (!same || a.st_size == 0)
+		return 0;
+	char *data = NULL;
+	size_t len = 0;
+	int r = slurp(h->fd, NULL, &data, &len);
+	if (r < 0)
+		return r;
+	h->dirty = false;
+	r = convert(kind, h->rest, data, len);
+	free(data);
+	close(h->fd);
+	h->fd = -1;
+	h->tag = TAG_CONVERTED;
+	return r;
+}
+
+static int fsync_k(struct fs_handle *h, int datasync)
+{
+	if (h->fd < 0)
+		return 0;
+	return (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
+}
+
+static int truncate_k(enum job_kind kind, const char *rest, off_t size, struct fs_handle *h)
+{
+	if (h && h->tag == TAG_FILE && h->fd >= 0) {
+		if (ftruncate(h->fd, size) < 0)
+			return -errno;
+		h->dirty = true;
+		return 0;
+	}
+	if (strchr(rest, '/') || model_job_exists(kind, rest))
+		return -EACCES;
+	char *path = real_path(kind, rest);
+	int r = truncate(path, size) < 0 ? -errno : 0;
+	free(path);
+	if (r == -ENOENT && ghost_exists(kind, rest))
+		r = 0;
+	return r;
+}
+
+/* Time, mode and owner changes: real files get them, ghosts and jobs ignore
+ * them (file managers and cp -p set them right after writing). */
+static int attr_k(enum job_kind kind, const char *rest, int (*apply)(const char *, const void *),
+		  const void *arg, int job_answer)
+{
+	const char *file;
+	char *name = split_rest(rest, &file);
+	int r;
+	if (model_job_exists(kind, name)) {
+		r = job_answer;
+	} else if (file) {
+		r = -ENOENT;
+	} else {
+		char *path = real_path(kind, name);
+		r = apply(path, arg);
+		free(path);
+		if (r == -ENOENT && ghost_exists(kind, name))
+			r = 0;
+	}
+	free(name);
+	return r;
+}
+
+static int apply_utimens(const char *path, const void *arg)
+{
+	return utimensat(AT_FDCWD, path, arg, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static int apply_chmod(const char *path, const void *arg)
+{
+	return chmod(path, *(const mode_t *)arg) < 0 ? -errno : 0;
+}
+
+struct owner { uid_t uid; gid_t gid; };
+
+static int apply_chown(const char *path, const void *arg)
+{
+	const struct owner *o = arg;
+	return lchown(path, o->uid, o->gid) < 0 ? -errno : 0;
+}
+
+static int unlink_k(enum job_kind kind, const char *rest)
+{
+	const char *file;
+	char *name = split_rest(rest, &file);
+	int r;
+	if (file) {
+		/* rm -r removes the files first: let it, the rmdir forgets the job */
+		r = model_job_exists(kind, name) ? 0 : -ENOENT;
+	} else if (model_job_exists(kind, name)) {
+		r = -EISDIR;
+	} else {
+		char *path = real_path(kind, name);
+		r = unlink(path) < 0 ? -errno : 0;
+		free(path);
+		if (r == -ENOENT && ghost_exists(kind, name)) {
+			ghost_remove(kind, name);
+			r = 0;
+		}
+	}
+	free(name);
+	return r;
+}
+
+static int rmdir_k(enum job_kind kind, const char *rest)
+{
+	if (strchr(rest, '/'))
+		return -ENOTDIR;
+	int r = model_job_forget(kind, rest);
+	if (r == -ENOENT) {
+		char *path = real_path(kind, rest);
+		struct stat sb;
+		if (lstat(path, &sb) == 0)
+			r = -ENOTDIR;
+		free(path);
+	}
+	return r;
+}
+
+static int rename_k(enum job_kind kind, const char *from, const char *to, unsigned int flags)
+{
+	if (strchr(from, '/') || strchr(to, '/'))
+		return -EACCES;
+	if (!name_valid(to))
+		return -EINVAL;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	if (model_job_exists(kind, from)) {
+		char *p = real_path(kind, to);
+		struct stat sb;
+		bool file_there = lstat(p, &sb) == 0;
+		free(p);
+		if (file_there)
+			return -ENOTDIR;
+		return model_job_rename(kind, from, to);
+	}
+	if (model_job_exists(kind, to))
+		return -EISDIR;
+	char *a = real_path(kind, from), *b = real_path(kind, to);
+	int r = renameat2(AT_FDCWD, a, AT_FDCWD, b, flags) < 0 ? -errno : 0;
+	free(a);
+	if (r == 0) {
+		ghost_remove(kind, to);
+		struct stat sb;
+		/* an editor or rsync finished the file and moved it into place */
+		if (is_drop_name(to) && lstat(b, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+			char *data = NULL;
+			size_t len = 0;
+			if (slurp(-1, b, &data, &len) == 0)
+				convert(kind, to, data, len); /* a bad drop fails as a job, the rename stands */
+			free(data);
+		}
+	}
+	free(b);
+	return r;
+}
+
+static int readlink_k(enum job_kind kind, const char *rest, char *buf, size_t size)
+{
+	const char *file;
+	char *name = split_rest(rest, &file);
+	int r = -EINVAL;
+	if (file && strcmp(file, "video") == 0) {
+		char *data = NULL;
+		size_t len = 0;
+		r = model_job_file(kind, name, file, &data, &len);
+		if (r == 0) {
+			size_t n = len < size - 1 ? len : size - 1;
+			memcpy(buf, data, n);
+			buf[n] = '\0';
+		}
+		free(data);
+	}
+	free(name);
+	return r;
+}
+
+/* Extended attributes: kept on the real files (rsync -X, cp --preserve=all). */
+static char *xattr_target(enum job_kind kind, const char *rest, int *answer)
+{
+	const char *file;
+	char *name = split_rest(rest, &file);
+	char *path = NULL;
+	*answer = 0;
+	if (file || model_job_exists(kind, name))
+		*answer = -ENOTSUP;
+	else if (ghost_exists(kind, name))
+		*answer = 1; /* ghost: quietly nothing */
+	else
+		path = real_path(kind, name);
+	free(name);
+	return path;
+}
+
+static int getxattr_k(enum job_kind kind, const char *rest, const char *attr, char *v, size_t size)
+{
+	int answer;
+	char *path = xattr_target(kind, rest, &answer);
+	if (!path)
+		return -ENODATA;
+	ssize_t n = lgetxattr(path, attr, v, size);
+	free(path);
+	return n < 0 ? -errno : (int)n;
+}
+
+static int listxattr_k(enum job_kind kind, const char *rest, char *list, size_t size)
+{
+	int answer;
+	char *path = xattr_target(kind, rest, &answer);
+	if (!path)
+		return 0;
+	ssize_t n = llistxattr(path, list, size);
+	free(path);
+	return n < 0 ? -errno : (int)n;
+}
+
+static int setxattr_k(enum job_kind kind, const char *rest, const char *attr, const char *v,
+		      size_t size, int flags)
+{
+	int answer;
+	char *path = xattr_target(kind, rest, &answer);
+	if (!path)
+		return answer == 1 ? 0 : -ENOTSUP;
+	int r = lsetxattr(path, attr, v, size, flags) < 0 ? -errno : 0;
+	free(path);
+	return r;
+}
+
+static int removexattr_k(enum job_kind kind, const char *rest, const char *attr)
+{
+	int answer;
+	char *path = xattr_target(kind, rest, &answer);
+	if (!path)
+		return answer == 1 ? 0 : -ENOTSUP;
+	int r = lremovexattr(path, attr) < 0 ? -errno : 0;
+	free(path);
+	return r;
+}
+
+static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
+{
+	(void)kind;
+	(void)rest;
+	(void)mode;
+	return -EACCES; /* a job directory is made by dropping a file */
+}
+
+/* Two trees, one implementation: wrappers fix the kind. */
+#define KIND_TREE(prefix, KIND)                                                              \
+	static int prefix##_getattr(const char *r, struct stat *st) { return getattr_k(KIND, r, st); } \
+	static int prefix##_readdir(const char *r, void *b, fuse_fill_dir_t f)                 \
+	{ return readdir_k(KIND, r, b, f); }                                                   \
+	static int prefix##_open(const char *r, struct fuse_file_info *fi, struct fs_handle *h) \
+	{ return open_k(KIND, r, fi, h); }                                                     \
+	static int prefix##_create(const char *r, mode_t m, struct fuse_file_info *fi,         \
+				   struct fs_handle *h)                                        \
+	{ return create_k(KIND, r, m, fi, h); }                                                \
+	static int prefix##_truncate(const char *r, off_t s, struct fs_handle *h)              \
+	{ return truncate_k(KIND, r, s, h); }                                                  \
+	static int prefix##_utimens(const char *r, const struct timespec tv[2])                \
+	{ return attr_k(KIND, r, apply_utimens, tv, 0); }                                      \
+	static int prefix##_chmod(const char *r, mode_t m)                                     \
+	{ return attr_k(KIND, r, apply_chmod, &m, -EPERM); }                                   \
+	static int prefix##_chown(const char *r, uid_t u, gid_t g)                             \
+	{ struct owner o = { u, g }; return attr_k(KIND, r, apply_chown, &o, -EPERM); }        \
+	static int prefix##_unlink(const char *r) { return unlink_k(KIND, r); }               \
+	static int prefix##_mkdir(const char *r, mode_t m) { return mkdir_k(KIND, r, m); }    \
+	static int prefix##_rmdir(const char *r) { return rmdir_k(KIND, r); }                 \
+	static int prefix##_rename(const char *a, const char *b, unsigned int f)               \
+	{ return rename_k(KIND, a, b, f); }                                                    \
+	static int prefix##_readlink(const char *r, char *b, size_t s)                         \
+	{ return readlink_k(KIND, r, b, s); }                                                  \
+	static int prefix##_getxattr(const char *r, const char *n, char *v, size_t s)          \
+	{ return getxattr_k(KIND, r, n, v, s); }                                               \
+	static int prefix##_listxattr(const char *r, char *l, size_t s)                        \
+	{ return listxattr_k(KIND, r, l, s); }                                                 \
+	static int prefix##_setxattr(const char *r, const char *n, const char *v, size_t s, int f) \
+	{ return setxattr_k(KIND, r, n, v, s, f); }                                            \
+	static int prefix##_removexattr(const char *r, const char *n)                          \
+	{ return removexattr_k(KIND, r, n); }                                                  \
+	const struct fs_subtree fs_##prefix##_tree = {                                         \
+		.getattr = prefix##_getattr, .readdir = prefix##_readdir,                      \
+		.open = prefix##_open, .create = prefix##_create, .write = write_k,           \
+		.flush = flush_k, .fsync = fsync_k, .truncate = prefix##_truncate,            \
+		.utimens = prefix##_utimens, .chmod = prefix##_chmod, .chown = prefix##_chown, \
+		.unlink = prefix##_unlink, .mkdir = prefix##_mkdir, .rmdir = prefix##_rmdir,  \
+		.rename = prefix##_rename, .readlink = prefix##_readlink,                      \
+		.getxattr = prefix##_getxattr, .listxattr = prefix##_listxattr,               \
+		.setxattr = prefix##_setxattr, .removexattr = prefix##_removexattr,           \
+	};
+
+KIND_TREE(jobs, JOB_VIDEO)
+KIND_TREE(characters, JOB_CHARACTER)

@@ -1,0 +1,1393 @@
+/* model.c - jobs, configuration and history in memory, behind one lock.
+ *
+ *   $ echo "a cat" > jobs/cat.txt      model_job_create(): job "cat", queued
+ *   $ cat jobs/cat/status              model_job_file(): "queued"
+ *   $ echo cancel > jobs/cat/ctl       model_job_ctl()
+ *
+ * This is the only place where state changes. Each change that must survive a
+ * crash is on disk (studio.c) before the call returns; each change that a reader
+ * could see is queued as a path and handed to the change hook when the lock is
+ * released, so kernel caches are invalidated outside every lock.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json_file.h"
+#include "log.h"
+#include "names.h"
+#include "prompt.h"
+#include "studio.h"
+#include "util.h"
+
+#define LOCAL_FILE_MAX (20u * 1024 * 1024)
+
+static struct {
+	pthread_mutex_t lock;
+	struct options opt;
+	cJSON *config;   /* data/config.json */
+	cJSON *history;  /* data/history.json */
+	cJSON *active;   /* data/active_tasks.json */
+	cJSON *times;    /* data/task_times.json */
+	struct job *jobs;
+	unsigned next_serial;
+	char *account_error;
+	/* paths changed while the lock was held */
+	char **changed;
+	size_t n_changed, cap_changed;
+	void (*change_hook)(const char *path);
+	void (*wake_hook)(void);
+	bool wake_pending;
+} m = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static const char *const status_names[] = {
+	"queued", "running", "downloading", "succeeded", "failed", "cancelled",
+};
+
+const char *job_status_name(enum job_status s)
+{
+	return status_names[s];
+}
+
+static int status_from_name(const char *s)
+{
+	for (int i = 0; s && i < 6; i++)
+		if (strcmp(status_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static const char *kind_dir(enum job_kind k)
+{
+	return k == JOB_VIDEO ? "jobs" : "characters";
+}
+
+/* --- lock and change queue ------------------------------------------------ */
+
+void model_lock(void)
+{
+	pthread_mutex_lock(&m.lock);
+}
+
+static void queue_change(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void queue_change(const char *fmt, ...)
+{
+	if (!m.change_hook)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = NULL;
+	if (vasprintf(&p, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	for (size_t i = 0; i < m.n_changed; i++) {
+		if (strcmp(m.changed[i], p) == 0) {
+			free(p);
+			return;
+		}
+	}
+	if (m.n_changed == m.cap_changed) {
+		m.cap_changed = m.cap_changed ? m.cap_changed * 2 : 32;
+		m.changed = xrealloc(m.changed, m.cap_changed * sizeof *m.changed);
+	}
+	m.changed[m.n_changed++] = p;
+}
+
+void model_unlock(void)
+{
+	char **paths = m.changed;
+	size_t n = m.n_changed;
+	void (*hook)(const char *) = m.change_hook;
+	bool wake = m.wake_pending;
+	void (*wake_hook)(void) = m.wake_hook;
+	m.changed = NULL;
+	m.n_changed = m.cap_changed = 0;
+	m.wake_pending = false;
+	pthread_mutex_unlock(&m.lock);
+
+	for (size_t i = 0; i < n; i++) {
+		if (hook)
+			hook(paths[i]);
+		free(paths[i]);
+	}
+	free(paths);
+	if (wake && wake_hook)
+		wake_hook();
+}
+
+void model_set_change_hook(void (*hook)(const char *path))
+{
+	model_lock();
+	m.change_hook = hook;
+	model_unlock();
+}
+
+void model_set_wake_hook(void (*hook)(void))
+{
+	model_lock();
+	m.wake_hook = hook;
+	model_unlock();
+}
+
+static void wake_engine(void)
+{
+	m.wake_pending = true;
+}
+
+void job_changed(struct job *j)
+{
+	static const char *const files[] = {
+		"", "/status", "/progress", "/error", "/id", "/result.json", "/pid",
+		"/video", "/character_id", "/request.json",
+	};
+	j->mtime = now_wall();
+	queue_change("/%s", kind_dir(j->kind));
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+		queue_change("/%s/%s%s", kind_dir(j->kind), j->name, files[i]);
+}
+
+/* --- records ---------------------------------------------------------------- */
+
+static void set_str(char **field, const char *value)
+{
+	char *old = *field;
+	*field = (value && *value) ? xstrdup(value) : NULL;
+	free(old);
+}
+
+static cJSON *job_to_json(const struct job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "serial", j->serial);
+	cJSON_AddStringToObject(o, "kind", j->kind == JOB_VIDEO ? "video" : "character");
+	cJSON_AddStringToObject(o, "name", j->name);
+	/* The prompt bytes may not be UTF-8; cJSON keeps them as they are. */
+	char *src = xstrndup(j->source ? j->source : "", j->source_len);
+	cJSON_AddStringToObject(o, "source", src);
+	free(src);
+	json_set_str(o, "source_file", j->source_file);
+	if (j->request)
+		cJSON_AddItemToObject(o, "request", cJSON_Duplicate(j->request, 1));
+	json_set_str(o, "request_shown", j->request_shown);
+	json_set_str(o, "id", j->id);
+	json_set_str(o, "host", j->host);
+	cJSON_AddStringToObject(o, "status", job_status_name(j->status));
+	cJSON_AddStringToObject(o, "submit", j->submit == SUBMIT_NONE ? "none"
+				: j->submit == SUBMIT_SENDING ? "sending" : "accepted");
+	cJSON_AddNumberToObject(o, "progress", j->progress);
+	json_set_str(o, "error", j->error);
+	json_set_str(o, "result", j->result);
+	json_set_str(o, "url", j->url);
+	json_set_str(o, "pid", j->pid);
+	json_set_str(o, "character_id", j->character_id);
+	json_set_str(o, "video", j->video);
+	cJSON_AddNumberToObject(o, "created", j->created);
+	cJSON_AddNumberToObject(o, "started", j->started);
+	cJSON_AddNumberToObject(o, "finished", j->finished);
+	cJSON_AddBoolToObject(o, "upstream_succeeded", j->upstream_succeeded);
+	return o;
+}
+
+void job_save(struct job *j, bool sync)
+{
+	cJSON *rec = job_to_json(j);
+	studio_save_job(j->serial, rec, sync);
+	cJSON_Delete(rec);
+}
+
+static void job_free(struct job *j)
+{
+	free(j->name);
+	free(j->source);
+	free(j->source_file);
+	cJSON_Delete(j->request);
+	free(j->request_shown);
+	free(j->id);
+	free(j->host);
+	free(j->error);
+	free(j->result);
+	free(j->url);
+	free(j->pid);
+	free(j->character_id);
+	free(j->video);
+	free(j);
+}
+
+static void job_append(struct job *j)
+{
+	struct job **pp = &m.jobs;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = j;
+}
+
+static struct job *find_job(enum job_kind kind, const char *name)
+{
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j->kind == kind && strcmp(j->name, name) == 0)
+			return j;
+	return NULL;
+}
+
+static struct job *find_job_by_id(const char *id)
+{
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j->id && strcmp(j->id, id) == 0)
+			return j;
+	return NULL;
+}
+
+struct job *model_jobs(void)
+{
+	return m.jobs;
+}
+
+struct job *job_by_serial(unsigned serial)
+{
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j->serial == serial)
+			return j;
+	return NULL;
+}
+
+static void load_record(const cJSON *r, void *ctx)
+{
+	(void)ctx;
+	const char *name = json_str(r, "name");
+	int status = status_from_name(json_str(r, "status"));
+	if (!name || !name_valid(name) || status < 0) {
+		log_error("job record %u has no valid name or status; ignored",
+			  (unsigned)json_num(r, "serial", 0));
+		return;
+	}
+	struct job *j = xcalloc(1, sizeof *j);
+	j->serial = (unsigned)json_num(r, "serial", 0);
+	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
+		  ? JOB_CHARACTER : JOB_VIDEO;
+	j->name = xstrdup(name);
+	const char *src = json_str(r, "source");
+	j->source = xstrdup(src ? src : "");
+	j->source_len = strlen(j->source);
+	j->source_file = xstrdup(json_str(r, "source_file"));
+	const cJSON *req = cJSON_GetObjectItemCaseSensitive(r, "request");
+	j->request = cJSON_IsObject(req) ? cJSON_Duplicate(req, 1) : NULL;
+	j->request_shown = xstrdup(json_str(r, "request_shown"));
+	j->id = xstrdup(json_str(r, "id"));
+	j->host = xstrdup(json_str(r, "host"));
+	j->status = (enum job_status)status;
+	const char *sub = json_str(r, "submit");
+	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
+		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
+	j->progress = (int)json_num(r, "progress", 0);
+	j->error = xstrdup(json_str(r, "error"));
+	j->result = xstrdup(json_str(r, "result"));
+	j->url = xstrdup(json_str(r, "url"));
+	j->pid = xstrdup(json_str(r, "pid"));
+	j->character_id = xstrdup(json_str(r, "character_id"));
+	j->video = xstrdup(json_str(r, "video"));
+	j->created = json_num(r, "created", now_wall());
+	j->started = json_num(r, "started", 0);
+	j->finished = json_num(r, "finished", 0);
+	j->upstream_succeeded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "upstream_succeeded"));
+	j->mtime = j->finished > 0 ? j->finished : j->created;
+	if (j->serial >= m.next_serial)
+		m.next_serial = j->serial + 1;
+	if (find_job(j->kind, j->name)) {
+		log_error("two job records are named %s; keeping the first", j->name);
+		job_free(j);
+		return;
+	}
+	job_append(j);
+}
+
+/* What a restart means for each job: a submit that was on the wire when we
+ * stopped has an unknown fate and is never sent again on our own. */
+static void resume_job(struct job *j)
+{
+	if (j->status == ST_QUEUED && j->submit == SUBMIT_SENDING) {
+		job_set_failed(j, "sora2fs stopped while submitting this job, so its outcome is "
+			       "unknown: a task may have been created and billed. Check your "
+			       "account, then write retry to ctl to submit again.");
+	} else if (j->status == ST_RUNNING && !j->id) {
+		job_set_failed(j, "this job was running but its task id was lost");
+	}
+}
+
+/* --- Web Studio files --------------------------------------------------- */
+
+static void save_config(void) { studio_save(SF_CONFIG, m.config); }
+static void save_history(void) { studio_save(SF_HISTORY, m.history); }
+
+static void active_remove(const char *id)
+{
+	if (!id)
+		return;
+	bool changed = false;
+	for (int i = cJSON_GetArraySize(m.active) - 1; i >= 0; i--) {
+		const char *aid = json_str(cJSON_GetArrayItem(m.active, i), "id");
+		if (aid && strcmp(aid, id) == 0) {
+			cJSON_DeleteItemFromArray(m.active, i);
+			changed = true;
+		}
+	}
+	if (changed)
+		studio_save(SF_ACTIVE, m.active);
+}
+
+static char *job_prompt_text(const struct job *j)
+{
+	const char *p = j->request ? json_str(j->request, "prompt") : NULL;
+	return xstrdup(p ? p : "");
+}
+
+/* Tasks the Web Studio (or an older sora2fs) left running become jobs. */
+static void adopt_active_tasks(void)
+{
+	cJSON *t;
+	cJSON_ArrayForEach(t, m.active) {
+		const char *id = json_str(t, "id");
+		if (!id || !*id || find_job_by_id(id))
+			continue;
+		const char *prompt = json_str(t, "prompt");
+		if (!prompt)
+			prompt = "";
+		char *base = name_slug(prompt);
+		struct job *j = xcalloc(1, sizeof *j);
+		j->kind = JOB_VIDEO;
+		j->serial = m.next_serial++;
+		/* inline uniqueness: names of video jobs */
+		for (int n = 1;; n++) {
+			char *cand = n == 1 ? xstrdup(base) : xasprintf("%s-%d", base, n);
+			if (!find_job(JOB_VIDEO, cand)) {
+				j->name = cand;
+				break;
+			}
+			free(cand);
+		}
+		free(base);
+		j->source = xstrdup(prompt);
+		j->source_len = strlen(prompt);
+		j->request = cJSON_CreateObject();
+		cJSON_AddStringToObject(j->request, "prompt", prompt);
+		char *shown = cJSON_Print(j->request);
+		j->request_shown = xstrdup(shown);
+		cJSON_free(shown);
+		j->id = xstrdup(id);
+		j->submit = SUBMIT_ACCEPTED;
+		j->status = ST_RUNNING;
+		double st = json_num(t, "start_time", 0);
+		j->created = j->started = st > 0 ? st : now_wall();
+		j->mtime = j->created;
+		job_append(j);
+		job_save(j, true);
+		log_info("adopted task %s left running by the Web Studio as jobs/%s", id, j->name);
+	}
+}
+
+static void register_secrets(void)
+{
+	log_add_secret(json_str(m.config, "api_key"));
+	log_add_secret(json_str(m.config, "token"));
+}
+
+int model_init(const struct options *opt, char **err)
+{
+	m.opt = *opt;
+	int r = studio_open(opt->studio_dir, opt->downloads_dir, err);
+	if (r < 0)
+		return r;
+	cJSON **targets[SF__COUNT] = { &m.config, &m.history, &m.active, &m.times };
+	for (int f = 0; f < SF__COUNT; f++) {
+		r = studio_load((enum studio_file)f, targets[f], err);
+		if (r < 0)
+			goto fail;
+	}
+	register_secrets();
+	m.next_serial = 1;
+	r = studio_load_jobs(load_record, NULL, err);
+	if (r < 0)
+		goto fail;
+	model_lock();
+	for (struct job *j = m.jobs; j; j = j->next)
+		resume_job(j);
+	adopt_active_tasks();
+	model_unlock();
+	return 0;
+fail:
+	for (int f = 0; f < SF__COUNT; f++) {
+		cJSON_Delete(*targets[f]);
+		*targets[f] = NULL;
+	}
+	studio_close();
+	return r;
+}
+
+void model_shutdown(void)
+{
+	model_lock();
+	while (m.jobs) {
+		struct job *j = m.jobs;
+		m.jobs = j->next;
+		job_free(j);
+	}
+	cJSON_Delete(m.config);
+	cJSON_Delete(m.history);
+	cJSON_Delete(m.active);
+	cJSON_Delete(m.times);
+	m.config = m.history = m.active = m.times = NULL;
+	free(m.account_error);
+	m.account_error = NULL;
+	m.change_hook = NULL;
+	m.wake_hook = NULL;
+	model_unlock();
+	studio_close();
+}
+
+const struct options *model_options(void)
+{
+	return &m.opt;
+}
+
+const char *model_downloads_dir(void)
+{
+	return m.opt.downloads_dir;
+}
+
+const char *model_scratch_dir(enum job_kind kind)
+{
+	return studio_scratch_dir(kind == JOB_CHARACTER);
+}
+
+/* --- configuration -------------------------------------------------------- */
+
+static bool config_field_ok(const char *field)
+{
+	return strcmp(field, "api_key") == 0 || strcmp(field, "token") == 0 ||
+	       strcmp(field, "host_mode") == 0;
+}
+
+const char *config_peek(const char *field)
+{
+	const char *v = config_field_ok(field) ? json_str(m.config, field) : NULL;
+	if (!v && strcmp(field, "host_mode") == 0)
+		v = "auto";
+	return v ? v : "";
+}
+
+char *model_config_get(const char *field)
+{
+	model_lock();
+	const char *v = config_field_ok(field) ? json_str(m.config, field) : NULL;
+	if (!v && strcmp(field, "host_mode") == 0)
+		v = "auto";
+	char *out = xstrdup(v ? v : "");
+	model_unlock();
+	return out;
+}
+
+int model_config_set(const char *field, const char *value, char **err)
+{
+	if (!config_field_ok(field)) {
+		*err = xasprintf("unknown setting %s", field);
+		return -EINVAL;
+	}
+	if (strcmp(field, "host_mode") == 0 && strcmp(value, "auto") != 0 &&
+	    strcmp(value, "domestic") != 0 && strcmp(value, "overseas") != 0) {
+		*err = xasprintf("host_mode must be auto, domestic or overseas (got \"%s\")", value);
+		return -EINVAL;
+	}
+	if (strchr(value, '\n')) {
+		*err = xasprintf("%s must be one line", field);
+		return -EINVAL;
+	}
+	model_lock();
+	if (strcmp(field, "host_mode") != 0) {
+		log_forget_secret(json_str(m.config, field));
+		log_add_secret(value);
+	}
+	json_set_str(m.config, field, value);
+	if (!cJSON_GetObjectItemCaseSensitive(m.config, "query_defaults"))
+		cJSON_AddItemToObject(m.config, "query_defaults", cJSON_CreateObject());
+	save_config();
+	queue_change("/config/%s", field);
+	/* A new key may unblock queued jobs. */
+	wake_engine();
+	model_unlock();
+	log_info("config: %s updated", field);
+	return 0;
+}
+
+static cJSON *defaults_obj(bool create)
+{
+	cJSON *d = cJSON_GetObjectItemCaseSensitive(m.config, "query_defaults");
+	if (!cJSON_IsObject(d) && create) {
+		cJSON_DeleteItemFromObjectCaseSensitive(m.config, "query_defaults");
+		d = cJSON_AddObjectToObject(m.config, "query_defaults");
+	}
+	return cJSON_IsObject(d) ? d : NULL;
+}
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+char **model_defaults_list(void)
+{
+	model_lock();
+	cJSON *d = defaults_obj(false);
+	int n = d ? cJSON_GetArraySize(d) : 0;
+	char **out = xcalloc((size_t)n + 1, sizeof *out);
+	int k = 0;
+	cJSON *it;
+	if (d)
+		cJSON_ArrayForEach(it, d)
+			if (it->string && name_valid(it->string))
+				out[k++] = xstrdup(it->string);
+	model_unlock();
+	return out;
+}
+
+int model_default_get(const char *name, char **text)
+{
+	model_lock();
+	cJSON *d = defaults_obj(false);
+	cJSON *v = d ? cJSON_GetObjectItemCaseSensitive(d, name) : NULL;
+	int r = v ? 0 : -ENOENT;
+	if (v)
+		*text = param_to_text(v);
+	model_unlock();
+	return r;
+}
+
+int model_default_set(const char *name, const char *text, char **err)
+{
+	cJSON *value = NULL;
+	int r = param_from_text(name, text, &value, err);
+	if (r < 0)
+		return r;
+	model_lock();
+	cJSON *d = defaults_obj(true);
+	if (cJSON_GetObjectItemCaseSensitive(d, name))
+		cJSON_ReplaceItemInObjectCaseSensitive(d, name, value);
+	else
+		cJSON_AddItemToObject(d, name, value);
+	save_config();
+	queue_change("/config/defaults");
+	queue_change("/config/defaults/%s", name);
+	model_unlock();
+	log_info("config: default %s set", name);
+	return 0;
+}
+
+int model_default_remove(const char *name)
+{
+	model_lock();
+	cJSON *d = defaults_obj(false);
+	int r = -ENOENT;
+	if (d && cJSON_GetObjectItemCaseSensitive(d, name)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(d, name);
+		save_config();
+		queue_change("/config/defaults");
+		queue_change("/config/defaults/%s", name);
+		r = 0;
+	}
+	model_unlock();
+	return r;
+}
+
+/* --- local reference files ------------------------------------------------ */
+
+static bool is_base64_text(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 200)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!(('A' <= *p && *p <= 'Z') || ('a' <= *p && *p <= 'z') ||
+		      ('0' <= *p && *p <= '9') || *p == '+' || *p == '/' || *p == '=' ||
+		      *p == '\n' || *p == '\r'))
+			return false;
+	return true;
+}
+
+static bool url_is_local(const char *u)
+{
+	return !(str_has_prefix(u, "http://") || str_has_prefix(u, "https://") ||
+		 str_has_prefix(u, "data:") || is_base64_text(u));
+}
+
+static const char *mime_for(const char *path)
+{
+	static const struct { const char *ext, *mime; } types[] = {
+		{ ".png", "image/png" }, { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" },
+		{ ".webp", "image/webp" }, { ".gif", "image/gif" }, { ".mp4", "video/mp4" },
+		{ ".mov", "video/quicktime" },
+	};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strlen(path) > strlen(types[i].ext) &&
+		    strcasecmp(path + strlen(path) - strlen(types[i].ext), types[i].ext) == 0)
+			return types[i].mime;
+	return "application/octet-stream";
+}
+
+static char *base64_encode(const unsigned char *in, size_t len)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
+	size_t i = 0;
+	for (; i + 2 < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = tbl[(v >> 6) & 63];
+		*o++ = tbl[v & 63];
+	}
+	if (i < len) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Where a local url points: absolute paths as they are; "../videos/X" is a
+ * video of this mount; any other relative name is a file in jobs/ (or
+ * characters/), i.e. in its scratch folder. */
+static char *resolve_local(enum job_kind kind, const char *u, char **err)
+{
+	if (u[0] == '/')
+		return xstrdup(u);
+	if (str_has_prefix(u, "../videos/") && !strchr(u + 10, '/') && name_valid(u + 10))
+		return xasprintf("%s/%s", m.opt.downloads_dir, u + 10);
+	const char *rel = str_has_prefix(u, "./") ? u + 2 : u;
+	if (!name_valid(rel)) {
+		*err = xasprintf("url \"%s\" is neither a web address nor a file in %s/ "
+				 "(use an absolute path for files elsewhere)", u, kind_dir(kind));
+		return NULL;
+	}
+	return xasprintf("%s/%s", model_scratch_dir(kind), rel);
+}
+
+/* Replace a local url by its bytes as a data: URL; shown keeps a readable note. */
+static int inline_local_url(enum job_kind kind, cJSON *req, cJSON *shown, char **err)
+{
+	const char *u = json_str(req, "url");
+	if (!u || !*u || !url_is_local(u))
+		return 0;
+	char *path = resolve_local(kind, u, err);
+	if (!path)
+		return -EINVAL;
+	char *data = NULL;
+	size_t len = 0;
+	int r = read_file(path, LOCAL_FILE_MAX, &data, &len);
+	if (r == -EFBIG) {
+		*err = xasprintf("url file %s is larger than %u MiB", u, LOCAL_FILE_MAX >> 20);
+	} else if (r < 0) {
+		*err = xasprintf("url file %s cannot be read: %s", u, strerror(-r));
+	} else if (len == 0) {
+		*err = xasprintf("url file %s is empty", u);
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		free(path);
+		free(data);
+		return -EINVAL;
+	}
+	char *b64 = base64_encode((const unsigned char *)data, len);
+	char *durl = xasprintf("data:%s;base64,%s", mime_for(path), b64);
+	json_set_str(req, "url", durl);
+	char *note = xasprintf("<local file %s, %zu bytes, sent as base64>", path, len);
+	json_set_str(shown, "url", note);
+	free(note);
+	free(durl);
+	free(b64);
+	free(data);
+	free(path);
+	return 0;
+}
+
+/* --- jobs --------------------------------------------------------------- */
+
+static bool job_name_taken(const char *name, void *ctx)
+{
+	enum job_kind kind = *(enum job_kind *)ctx;
+	if (find_job(kind, name))
+		return true;
+	/* A scratch file of that name would hide the job directory. */
+	char *p = xasprintf("%s/%s", model_scratch_dir(kind), name);
+	struct stat sb;
+	bool taken = lstat(p, &sb) == 0;
+	free(p);
+	return taken;
+}
+
+static char *shown_text(const cJSON *shown)
+{
+	char *t = cJSON_Print(shown);
+	char *out = xstrdup(t);
+	cJSON_free(t);
+	return out;
+}
+
+int model_job_create(enum job_kind kind, const char *file_name, const char *data,
+		     size_t len, char **name)
+{
+	cJSON *req = NULL;
+	char *err = NULL;
+	int r;
+	if (kind == JOB_VIDEO)
+		r = prompt_parse_video(file_name, data, len, &req, &err);
+	else
+		r = prompt_parse_character(data, len, &req, &err);
+
+	model_lock();
+	if (r == 0 && kind == JOB_VIDEO) {
+		prompt_merge_defaults(req, defaults_obj(false));
+		r = prompt_validate_video(req, &err);
+	}
+	cJSON *shown = req ? cJSON_Duplicate(req, 1) : cJSON_CreateObject();
+	if (r == 0)
+		r = inline_local_url(kind, req, shown, &err);
+
+	struct job *j = xcalloc(1, sizeof *j);
+	j->kind = kind;
+	j->serial = m.next_serial++;
+	char *base = name_job_from_file(file_name);
+	j->name = name_unique(base, NULL, job_name_taken, &kind);
+	free(base);
+	j->source = xmalloc(len + 1);
+	memcpy(j->source, data, len);
+	j->source[len] = '\0';
+	j->source_len = len;
+	j->source_file = xstrdup(file_name);
+	j->created = j->mtime = now_wall();
+	j->status = ST_QUEUED;
+	if (r == 0) {
+		j->request = req;
+		req = NULL;
+		j->request_shown = shown_text(shown);
+	} else {
+		j->status = ST_FAILED;
+		j->error = xasprintf("%s; nothing was submitted", err ? err : "invalid request");
+		j->request_shown = xstrdup("");
+		j->finished = j->created;
+	}
+	cJSON_Delete(shown);
+	cJSON_Delete(req);
+	job_append(j);
+	job_save(j, true);
+	job_changed(j);
+	if (r == 0) {
+		wake_engine();
+		log_info("%s/%s: new job from %s", kind_dir(kind), j->name, file_name);
+	} else {
+		log_warn("%s/%s: %s", kind_dir(kind), j->name, j->error);
+		r = -EINVAL;
+	}
+	*name = xstrdup(j->name);
+	model_unlock();
+	free(err);
+	return r;
+}
+
+char **model_job_names(enum job_kind kind)
+{
+	model_lock();
+	size_t n = 0;
+	for (struct job *j = m.jobs; j; j = j->next)
+		n += j->kind == kind;
+	char **out = xcalloc(n + 1, sizeof *out);
+	size_t k = 0;
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j->kind == kind)
+			out[k++] = xstrdup(j->name);
+	model_unlock();
+	return out;
+}
+
+bool model_job_exists(enum job_kind kind, const char *name)
+{
+	model_lock();
+	bool r = find_job(kind, name) != NULL;
+	model_unlock();
+	return r;
+}
+
+static char *line(const char *s)
+{
+	return (s && *s) ? xasprintf("%s\n", s) : xstrdup("");
+}
+
+/* The content of one job file, lock held. NULL: no such file. */
+static char *job_file_text(const struct job *j, const char *file)
+{
+	if (strcmp(file, "status") == 0)
+		return line(job_status_name(j->status));
+	if (strcmp(file, "progress") == 0)
+		return xasprintf("%d\n", j->progress);
+	if (strcmp(file, "error") == 0)
+		return line(j->error);
+	if (strcmp(file, "id") == 0)
+		return line(j->id);
+	if (strcmp(file, "request.json") == 0)
+		return line(j->request_shown);
+	if (strcmp(file, "result.json") == 0)
+		return line(j->result);
+	if (strcmp(file, "ctl") == 0)
+		return xstrdup("");
+	if (strcmp(file, "prompt") == 0 && j->kind == JOB_VIDEO) {
+		char *s = xmalloc(j->source_len + 1);
+		memcpy(s, j->source, j->source_len);
+		s[j->source_len] = '\0';
+		return s;
+	}
+	if (strcmp(file, "pid") == 0 && j->kind == JOB_VIDEO && j->pid)
+		return line(j->pid);
+	if (strcmp(file, "character_id") == 0 && j->kind == JOB_CHARACTER && j->character_id)
+		return line(j->character_id);
+	if (strcmp(file, "video") == 0 && j->kind == JOB_VIDEO && j->video &&
+	    j->status == ST_SUCCEEDED)
+		return xasprintf("../../videos/%s", j->video);
+	return NULL;
+}
+
+int model_job_file(enum job_kind kind, const char *name, const char *file,
+		   char **data, size_t *len)
+{
+	model_lock();
+	struct job *j = find_job(kind, name);
+	char *text = j ? job_file_text(j, file) : NULL;
+	model_unlock();
+	if (!text)
+		return -ENOENT;
+	*len = strlen(text);
+	/* prompt may hold NUL bytes; take its real length */
+	if (strcmp(file, "prompt") == 0) {
+		model_lock();
+		j = find_job(kind, name);
+		if (j)
+			*len = j->source_len;
+		model_unlock();
+	}
+	*data = text;
+	return 0;
+}
+
+char **model_job_files(enum job_kind kind, const char *name)
+{
+	static const char *const all[] = {
+		"prompt", "request.json", "id", "status", "progress", "error",
+		"result.json", "ctl", "pid", "character_id", "video",
+	};
+	model_lock();
+	struct job *j = find_job(kind, name);
+	char **out = NULL;
+	if (j) {
+		size_t n = sizeof all / sizeof all[0], k = 0;
+		out = xcalloc(n + 1, sizeof *out);
+		for (size_t i = 0; i < n; i++) {
+			char *t = job_file_text(j, all[i]);
+			if (t)
+				out[k++] = xstrdup(all[i]);
+			free(t);
+		}
+	}
+	model_unlock();
+	return out;
+}
+
+double model_job_mtime(enum job_kind kind, const char *name)
+{
+	model_lock();
+	struct job *j = find_job(kind, name);
+	double t = j ? j->mtime : 0;
+	model_unlock();
+	return t;
+}
+
+static void reset_for_resubmit(struct job *j)
+{
+	active_remove(j->id);
+	set_str(&j->id, NULL);
+	set_str(&j->host, NULL);
+	set_str(&j->result, NULL);
+	set_str(&j->url, NULL);
+	set_str(&j->pid, NULL);
+	set_str(&j->character_id, NULL);
+	j->upstream_succeeded = false;
+	j->submit = SUBMIT_NONE;
+	j->progress = 0;
+	j->started = j->finished = 0;
+}
+
+static void restart_download(struct job *j, bool replace)
+{
+	j->status = ST_DOWNLOADING;
+	j->replace_video = replace;
+	j->url_refreshed = false;
+	j->attempts = 0;
+	j->next_at = 0;
+	set_str(&j->error, NULL);
+}
+
+int model_job_ctl(enum job_kind kind, const char *name, const char *cmd)
+{
+	model_lock();
+	struct job *j = find_job(kind, name);
+	int r = 0;
+	if (!j) {
+		r = -ENOENT;
+	} else if (strcmp(cmd, "cancel") == 0) {
+		if (j->status == ST_QUEUED || j->status == ST_RUNNING || j->status == ST_DOWNLOADING) {
+			bool upstream = j->status == ST_RUNNING || j->submit == SUBMIT_SENDING;
+			j->status = ST_CANCELLED;
+			j->finished = now_wall();
+			set_str(&j->error, upstream
+				? "cancelled; the upstream task cannot be stopped and may still "
+				  "finish and be billed (write retry to ctl to follow it again)"
+				: "cancelled");
+			active_remove(j->id);
+		} else {
+			r = -EINVAL;
+		}
+	} else if (strcmp(cmd, "retry") == 0) {
+		if (j->status == ST_FAILED || j->status == ST_CANCELLED) {
+			if (!j->request) {
+				r = -EINVAL; /* the drop itself was invalid: fix and drop again */
+			} else if (j->kind == JOB_VIDEO && j->upstream_succeeded && j->url) {
+				restart_download(j, false);
+			} else if (j->status == ST_CANCELLED && j->id && j->submit == SUBMIT_ACCEPTED) {
+				/* cancelled while running: follow the same task again */
+				j->status = ST_RUNNING;
+				j->next_at = 0;
+				set_str(&j->error, NULL);
+			} else {
+				reset_for_resubmit(j);
+				j->status = ST_QUEUED;
+				set_str(&j->error, NULL);
+				log_info("%s/%s: retry requested: submitting again", kind_dir(kind), name);
+			}
+		} else if (j->status == ST_SUCCEEDED) {
+			r = -EINVAL;
+		} else {
+			r = -EBUSY;
+		}
+	} else if (strcmp(cmd, "refresh") == 0) {
+		if (!j->id)
+			r = -EINVAL;
+		else {
+			j->refresh = true;
+			j->next_at = 0;
+		}
+	} else if (strcmp(cmd, "redownload") == 0) {
+		if (j->kind != JOB_VIDEO || !j->upstream_succeeded || !j->url)
+			r = -EINVAL;
+		else if (j->status == ST_DOWNLOADING || j->busy)
+			r = -EBUSY;
+		else
+			restart_download(j, j->video != NULL);
+	} else {
+		r = -EINVAL;
+	}
+	if (j && r == 0) {
+		job_save(j, true);
+		job_changed(j);
+		wake_engine();
+	}
+	model_unlock();
+	return r;
+}
+
+int model_job_forget(enum job_kind kind, const char *name)
+{
+	model_lock();
+	struct job **pp = &m.jobs;
+	while (*pp && !((*pp)->kind == kind && strcmp((*pp)->name, name) == 0))
+		pp = &(*pp)->next;
+	struct job *j = *pp;
+	if (!j) {
+		model_unlock();
+		return -ENOENT;
+	}
+	*pp = j->next;
+	job_changed(j);
+	active_remove(j->id);
+	studio_delete_job(j->serial);
+	log_info("%s/%s: forgotten", kind_dir(kind), name);
+	job_free(j);
+	model_unlock();
+	return 0;
+}
+
+int model_job_rename(enum job_kind kind, const char *from, const char *to)
+{
+	if (!name_valid(to))
+		return -EINVAL;
+	model_lock();
+	struct job *j = find_job(kind, from);
+	int r = 0;
+	if (!j)
+		r = -ENOENT;
+	else if (find_job(kind, to))
+		r = -EEXIST;
+	else {
+		job_changed(j);
+		set_str(&j->name, to);
+		job_save(j, true);
+		job_changed(j);
+	}
+	model_unlock();
+	return r;
+}
+
+/* --- videos and history -------------------------------------------------- */
+
+static cJSON *history_entry(const char *file)
+{
+	cJSON *e;
+	cJSON_ArrayForEach(e, m.history) {
+		const char *f = json_str(e, "file");
+		if (f && strcmp(f, file) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+int model_video_info(const char *file, struct video_info *vi)
+{
+	memset(vi, 0, sizeof *vi);
+	model_lock();
+	int r = -ENOENT;
+	cJSON *e = history_entry(file);
+	if (e) {
+		vi->prompt = xstrdup(json_str(e, "prompt"));
+		vi->url = xstrdup(json_str(e, "url"));
+		vi->task_id = xstrdup(json_str(e, "id"));
+		vi->pid = xstrdup(json_str(e, "pid"));
+		r = 0;
+	} else {
+		for (struct job *j = m.jobs; j; j = j->next) {
+			if (j->video && strcmp(j->video, file) == 0) {
+				vi->prompt = job_prompt_text(j);
+				vi->url = xstrdup(j->url);
+				vi->task_id = xstrdup(j->id);
+				vi->pid = xstrdup(j->pid);
+				r = 0;
+				break;
+			}
+		}
+	}
+	model_unlock();
+	return r;
+}
+
+void video_info_free(struct video_info *vi)
+{
+	free(vi->prompt);
+	free(vi->url);
+	free(vi->task_id);
+	free(vi->pid);
+	memset(vi, 0, sizeof *vi);
+}
+
+void model_video_renamed(const char *from, const char *to)
+{
+	model_lock();
+	bool changed = false;
+	cJSON *e;
+	cJSON_ArrayForEach(e, m.history) {
+		const char *f = json_str(e, "file");
+		if (f && strcmp(f, from) == 0) {
+			json_set_str(e, "file", to);
+			changed = true;
+		}
+	}
+	if (changed) {
+		save_history();
+		queue_change("/history.json");
+	}
+	for (struct job *j = m.jobs; j; j = j->next) {
+		if (j->video && strcmp(j->video, from) == 0) {
+			set_str(&j->video, to);
+			job_save(j, true);
+			job_changed(j);
+		}
+	}
+	queue_change("/videos");
+	model_unlock();
+	log_info("videos: %s renamed to %s", from, to);
+}
+
+void model_video_deleted(const char *file)
+{
+	model_lock();
+	bool changed = false;
+	for (int i = cJSON_GetArraySize(m.history) - 1; i >= 0; i--) {
+		const char *f = json_str(cJSON_GetArrayItem(m.history, i), "file");
+		if (f && strcmp(f, file) == 0) {
+			cJSON_DeleteItemFromArray(m.history, i);
+			changed = true;
+		}
+	}
+	if (changed) {
+		save_history();
+		queue_change("/history.json");
+	}
+	for (struct job *j = m.jobs; j; j = j->next) {
+		if (j->video && strcmp(j->video, file) == 0) {
+			set_str(&j->video, NULL);
+			job_save(j, true);
+			job_changed(j);
+		}
+	}
+	queue_change("/videos");
+	model_unlock();
+	log_info("videos: %s deleted", file);
+}
+
+char *model_history_text(size_t *len)
+{
+	model_lock();
+	char *t = cJSON_Print(m.history);
+	model_unlock();
+	char *out = xasprintf("%s\n", t);
+	cJSON_free(t);
+	*len = strlen(out);
+	return out;
+}
+
+/* --- account ------------------------------------------------------------- */
+
+char *model_account_error(void)
+{
+	model_lock();
+	char *e = xstrdup(m.account_error ? m.account_error : "");
+	model_unlock();
+	return e;
+}
+
+void model_account_error_set(const char *text)
+{
+	model_lock();
+	set_str(&m.account_error, text);
+	queue_change("/account/error");
+	model_unlock();
+}
+
+/* --- state changes for the engine (lock held) ---------------------------- */
+
+void job_set_status(struct job *j, enum job_status s)
+{
+	if (j->status == s)
+		return;
+	j->status = s;
+	if (s >= ST_SUCCEEDED)
+		j->finished = now_wall();
+	job_save(j, true);
+	job_changed(j);
+}
+
+static bool set_error_v(struct job *j, const char *fmt, va_list ap)
+{
+	char *e = NULL;
+	if (vasprintf(&e, fmt, ap) < 0)
+		abort();
+	if (!j->error || strcmp(j->error, e) != 0) {
+		free(j->error);
+		j->error = e;
+		job_changed(j);
+		return true;
+	}
+	free(e);
+	return false;
+}
+
+void job_set_error(struct job *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	bool changed = set_error_v(j, fmt, ap);
+	va_end(ap);
+	if (changed)
+		job_save(j, false);
+}
+
+void job_clear_error(struct job *j)
+{
+	if (!j->error)
+		return;
+	set_str(&j->error, NULL);
+	job_save(j, false);
+	job_changed(j);
+}
+
+void job_set_progress(struct job *j, int progress)
+{
+	if (progress < 0 || progress == j->progress)
+		return;
+	j->progress = progress;
+	job_save(j, false);
+	job_changed(j);
+}
+
+void job_set_result(struct job *j, const char *result_json)
+{
+	if (j->result && result_json && strcmp(j->result, result_json) == 0)
+		return;
+	set_str(&j->result, result_json);
+	job_save(j, false);
+	job_changed(j);
+}
+
+void job_set_submitting(struct job *j, const char *host)
+{
+	j->submit = SUBMIT_SENDING;
+	set_str(&j->host, host);
+	job_save(j, true);
+}
+
+void job_set_submitted(struct job *j, const char *id)
+{
+	set_str(&j->id, id);
+	j->submit = SUBMIT_ACCEPTED;
+	j->started = now_wall();
+	if (j->status == ST_QUEUED)
+		j->status = ST_RUNNING;
+	set_str(&j->error, NULL);
+	job_save(j, true);
+	job_changed(j);
+	if (j->kind == JOB_VIDEO && j->status == ST_RUNNING) {
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "id", id);
+		char *p = job_prompt_text(j);
+		cJSON_AddStringToObject(t, "prompt", p);
+		free(p);
+		cJSON_AddNumberToObject(t, "start_time", (double)(long long)j->started);
+		cJSON_AddItemToArray(m.active, t);
+		studio_save(SF_ACTIVE, m.active);
+		json_set_num(m.times, id, (double)(long long)j->started);
+		studio_save(SF_TIMES, m.times);
+	}
+}
+
+void job_set_failed(struct job *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_error_v(j, fmt, ap);
+	va_end(ap);
+	j->status = ST_FAILED;
+	j->finished = now_wall();
+	active_remove(j->id);
+	job_save(j, true);
+	job_changed(j);
+	log_warn("%s/%s failed: %s", kind_dir(j->kind), j->name, j->error);
+}
+
+void job_set_upstream_success(struct job *j, const char *url, const char *pid,
+			      const char *character_id)
+{
+	set_str(&j->url, url);
+	set_str(&j->pid, pid);
+	set_str(&j->character_id, character_id);
+	j->upstream_succeeded = true;
+	j->progress = 100;
+	set_str(&j->error, NULL);
+	if (j->kind == JOB_VIDEO) {
+		j->status = ST_DOWNLOADING;
+		j->attempts = 0;
+		j->url_refreshed = false;
+	} else {
+		j->status = ST_SUCCEEDED;
+		j->finished = now_wall();
+		log_info("characters/%s: created %s", j->name, character_id ? character_id : "?");
+	}
+	job_save(j, true);
+	job_changed(j);
+}
+
+static bool video_name_taken(const char *name, void *ctx)
+{
+	struct job *self = ctx;
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j != self && j->video && strcmp(j->video, name) == 0)
+			return true;
+	char *p = xasprintf("%s/%s", m.opt.downloads_dir, name);
+	struct stat sb;
+	bool taken = lstat(p, &sb) == 0;
+	free(p);
+	return taken;
+}
+
+const char *job_reserve_video(struct job *j)
+{
+	if (!j->video) {
+		j->video = name_unique(j->name, ".mp4", video_name_taken, j);
+		job_save(j, true);
+	}
+	return j->video;
+}
+
+static char *local_time_text(double t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	localtime_r(&tt, &tm);
+	char buf[32];
+	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+	return xstrdup(buf);
+}
+
+void job_set_video_done(struct job *j)
+{
+	/* history: newest first, in the Web Studio's shape */
+	cJSON *e = history_entry(j->video);
+	bool fresh = e == NULL;
+	if (fresh)
+		e = cJSON_CreateObject();
+	json_set_str(e, "file", j->video);
+	char *p = job_prompt_text(j);
+	json_set_str(e, "prompt", p);
+	free(p);
+	char *t = local_time_text(now_wall());
+	json_set_str(e, "time", t);
+	free(t);
+	json_set_str(e, "id", j->id);
+	json_set_str(e, "pid", j->pid);
+	json_set_str(e, "url", j->url);
+	double start = j->started > 0 ? j->started : j->created;
+	json_set_num(e, "duration_seconds", (double)(long long)(now_wall() - start));
+	if (fresh)
+		cJSON_InsertItemInArray(m.history, 0, e);
+	save_history();
+	queue_change("/history.json");
+	queue_change("/videos");
+	queue_change("/videos/%s", j->video);
+
+	active_remove(j->id);
+	j->status = ST_SUCCEEDED;
+	j->progress = 100;
+	j->finished = now_wall();
+	j->replace_video = false;
+	set_str(&j->error, NULL);
+	job_save(j, true);
+	job_changed(j);
+	log_info("jobs/%s: video ready: videos/%s", j->name, j->video);
+}
