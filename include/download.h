@@ -1,6 +1,6 @@
 /* download.h - a video reaches downloads/ complete and checked, or not at all.
  *
- *   download_open(dir, "cat.mp4", &d)     -> dir/.cat.mp4.part
+ *   download_open(dir, "cat.mp4", &d)     -> dir/.sora2fs-PID-N.part
  *   … bytes written to d.fd …
  *   download_commit(&d, length, false)    -> checked, fsynced, renamed to dir/cat.mp4
  */
@@ -13,7 +13,7 @@
 struct download {
 	int fd;
 	char *dir;
-	char *tmp;    /* dir/.NAME.part */
+	char *tmp;    /* dir/.sora2fs-PID-N.part */
 	char *name;   /* final file name */
 };
 

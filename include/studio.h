@@ -16,9 +16,11 @@
 
 enum studio_file { SF_CONFIG, SF_HISTORY, SF_ACTIVE, SF_TIMES, SF__COUNT };
 
+/* Remember where the studio is (creates nothing). */
+void studio_open(const char *studio_dir);
 /* Create the folders (data/, data/sora2fs/jobs, scratch folders, downloads).
  * 0 or -errno with *err. */
-int studio_open(const char *studio_dir, const char *downloads_dir, char **err);
+int studio_create_dirs(const char *downloads_dir, char **err);
 void studio_close(void);
 const char *studio_scratch_dir(int kind);   /* 0 = jobs, 1 = characters */
 

@@ -25,7 +25,10 @@ int download_open(const char *dir, const char *name, struct download *d)
 	memset(d, 0, sizeof *d);
 	d->dir = xstrdup(dir);
 	d->name = xstrdup(name);
-	d->tmp = xasprintf("%s/.%s.part", dir, name);
+	/* A short hidden name: NAME.mp4 may already use all 255 bytes. */
+	static unsigned counter;
+	d->tmp = xasprintf("%s/.sora2fs-%ld-%u.part", dir, (long)getpid(),
+			   __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	d->fd = open(d->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (d->fd < 0) {
 		int e = -errno;

@@ -24,6 +24,7 @@
 #include "json_file.h"
 #include "log.h"
 #include "names.h"
+#include "api.h"
 #include "prompt.h"
 #include "studio.h"
 #include "util.h"
@@ -321,9 +322,25 @@ static void resume_job(struct job *j)
 	}
 }
 
+static char *shown_text(enum job_kind kind, const cJSON *shown);
+
 /* --- Web Studio files --------------------------------------------------- */
 
-static void save_config(void) { studio_save(SF_CONFIG, m.config); }
+/* The Web Studio expects every key to be there. */
+static void save_config(void)
+{
+	static const char *const keys[] = { "api_key", "token" };
+	for (size_t i = 0; i < 2; i++)
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m.config, keys[i])))
+			json_set_str(m.config, keys[i], "");
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m.config, "host_mode")))
+		json_set_str(m.config, "host_mode", "auto");
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m.config, "query_defaults"))) {
+		cJSON_DeleteItemFromObjectCaseSensitive(m.config, "query_defaults");
+		cJSON_AddItemToObject(m.config, "query_defaults", cJSON_CreateObject());
+	}
+	studio_save(SF_CONFIG, m.config);
+}
 static void save_history(void) { studio_save(SF_HISTORY, m.history); }
 
 static void active_remove(const char *id)
@@ -377,9 +394,7 @@ static void adopt_active_tasks(void)
 		j->source_len = strlen(prompt);
 		j->request = cJSON_CreateObject();
 		cJSON_AddStringToObject(j->request, "prompt", prompt);
-		char *shown = cJSON_Print(j->request);
-		j->request_shown = xstrdup(shown);
-		cJSON_free(shown);
+		j->request_shown = shown_text(JOB_VIDEO, j->request);
 		j->id = xstrdup(id);
 		j->submit = SUBMIT_ACCEPTED;
 		j->status = ST_RUNNING;
@@ -401,15 +416,19 @@ static void register_secrets(void)
 int model_init(const struct options *opt, char **err)
 {
 	m.opt = *opt;
-	int r = studio_open(opt->studio_dir, opt->downloads_dir, err);
-	if (r < 0)
-		return r;
+	studio_open(opt->studio_dir);
+	int r;
 	cJSON **targets[SF__COUNT] = { &m.config, &m.history, &m.active, &m.times };
+	/* Read everything before creating anything: a bad file stops the mount
+	 * with the folder exactly as it was. */
 	for (int f = 0; f < SF__COUNT; f++) {
 		r = studio_load((enum studio_file)f, targets[f], err);
 		if (r < 0)
 			goto fail;
 	}
+	r = studio_create_dirs(opt->downloads_dir, err);
+	if (r < 0)
+		goto fail;
 	register_secrets();
 	m.next_serial = 1;
 	r = studio_load_jobs(load_record, NULL, err);
@@ -514,8 +533,6 @@ int model_config_set(const char *field, const char *value, char **err)
 		log_add_secret(value);
 	}
 	json_set_str(m.config, field, value);
-	if (!cJSON_GetObjectItemCaseSensitive(m.config, "query_defaults"))
-		cJSON_AddItemToObject(m.config, "query_defaults", cJSON_CreateObject());
 	save_config();
 	queue_change("/config/%s", field);
 	/* A new key may unblock queued jobs. */
@@ -738,9 +755,13 @@ static bool job_name_taken(const char *name, void *ctx)
 	return taken;
 }
 
-static char *shown_text(const cJSON *shown)
+/* request.json: the body exactly as it goes out, local files replaced by a note. */
+static char *shown_text(enum job_kind kind, const cJSON *shown)
 {
-	char *t = cJSON_Print(shown);
+	const char *path;
+	cJSON *body = kind == JOB_VIDEO ? api_video_body(shown) : api_character_body(shown, &path);
+	char *t = cJSON_Print(body);
+	cJSON_Delete(body);
 	char *out = xstrdup(t);
 	cJSON_free(t);
 	return out;
@@ -782,7 +803,7 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	if (r == 0) {
 		j->request = req;
 		req = NULL;
-		j->request_shown = shown_text(shown);
+		j->request_shown = shown_text(kind, shown);
 	} else {
 		j->status = ST_FAILED;
 		j->error = xasprintf("%s; nothing was submitted", err ? err : "invalid request");

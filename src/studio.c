@@ -34,7 +34,7 @@ static const char *const file_names[SF__COUNT] = {
 	"config.json", "history.json", "active_tasks.json", "task_times.json",
 };
 
-int studio_open(const char *studio_dir, const char *downloads_dir, char **err)
+void studio_open(const char *studio_dir)
 {
 	st.data = xasprintf("%s/data", studio_dir);
 	st.jobs = xasprintf("%s/sora2fs/jobs", st.data);
@@ -42,7 +42,10 @@ int studio_open(const char *studio_dir, const char *downloads_dir, char **err)
 	st.scratch[1] = xasprintf("%s/sora2fs/scratch/characters", st.data);
 	for (int i = 0; i < SF__COUNT; i++)
 		st.files[i] = xasprintf("%s/%s", st.data, file_names[i]);
+}
 
+int studio_create_dirs(const char *downloads_dir, char **err)
+{
 	const char *dirs[] = { st.data, st.jobs, st.scratch[0], st.scratch[1], downloads_dir };
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
 		int r = mkdir_p(dirs[i], 0755);
