@@ -84,7 +84,7 @@ def test_second_drop_gets_unique_name(mount, sim):
     ("chat café ☕.prompt", "chat café ☕"),
     ("a.b.txt", "a.b"),
     ("x" * 251 + ".txt", "x" * 251),
-])
+], ids=["spaces", "non-ascii", "two-dots", "255-bytes"])
 def test_job_names(mount, fname, job):
     drop(mount.mnt, fname, "a cat\n")
     assert job in os.listdir(mount.jobs)

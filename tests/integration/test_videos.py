@@ -207,7 +207,7 @@ def test_history_json_keeps_old_entries(mount_factory, studio, sim):
     assert top_history(m)[1] == OLD_ENTRY
 
 
-@pytest.mark.sim(video_size=3_000_000)
+@pytest.mark.sim(video_size=10_000_000)
 def test_no_partial_video_ever_listed(mount, sim):
     sim.fault("download", "slow", count=1, delay=1.5)
     drop(mount.mnt, "big.txt", "a big cat\n")
@@ -217,13 +217,13 @@ def test_no_partial_video_ever_listed(mount, sim):
         for name in os.listdir(mount.videos):
             assert not name.startswith(".") and name.endswith(".mp4"), name
             size = os.stat(mount.videos / name).st_size
-            assert size == 3_000_000, f"{name} listed with {size} bytes"
+            assert size == 10_000_000, f"{name} listed with {size} bytes"
             sizes.add(size)
         return job_status(mount.mnt, "big") == "succeeded"
 
     wait_for(watch, 20, "the job to succeed", interval=0.02)
     data = readb(mount.videos / "big.mp4")
-    assert len(data) == 3_000_000
+    assert len(data) == 10_000_000
     mp4_boxes(data)
     assert [n for n in os.listdir(mount.downloads) if n.endswith(".part")] == []
 
