@@ -320,6 +320,8 @@ static int acct_readdir(const char *rest, void *buf, fuse_fill_dir_t filler)
 {
 	if (*rest)
 		return file_index(rest) < 0 ? -ENOENT : -ENOTDIR;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
 	for (size_t i = 0; i < N_ACCT_FILES; i++)
 		filler(buf, acct_files[i].name, NULL, 0, 0);
 	return 0;

@@ -319,7 +319,8 @@ static int cfg_getattr(const char *rest, struct stat *st)
 static int cfg_readdir(const char *rest, void *buf, fuse_fill_dir_t filler)
 {
 	if (!*rest) {
-		static const char *const names[] = { "api_key", "token", "host_mode", "defaults" };
+		static const char *const names[] = { ".", "..", "api_key", "token", "host_mode",
+						     "defaults" };
 		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 			filler(buf, names[i], NULL, 0, 0);
 		return 0;
@@ -327,6 +328,8 @@ static int cfg_readdir(const char *rest, void *buf, fuse_fill_dir_t filler)
 	if (strcmp(rest, defaults_dir) != 0)
 		return file_of(rest) == CF_NONE ? -ENOENT : -ENOTDIR;
 
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
 	char **names = model_defaults_list();
 	for (char **n = names; n && *n; n++)
 		if (showable_name(*n))
@@ -370,11 +373,19 @@ static int cfg_open(const char *rest, struct fuse_file_info *fi, struct fs_handl
 	if (!*rest || strcmp(rest, defaults_dir) == 0)
 		return -EISDIR;
 	enum cfg_file f = file_of(rest);
-	if (!exists(f, rest))
-		return -ENOENT;
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	bool created = false;
+	if (!exists(f, rest)) {
+		/* The kernel still believes in a defaults file that went away (a
+		 * created file whose value was refused, a removed default): it sends
+		 * open, not create, and without O_CREAT. Writing it creates it again. */
+		if (f != CF_DEFAULT || !writing || !param_name_ok(default_name(rest)))
+			return -ENOENT;
+		created = true;
+	}
 	fi->direct_io = 1;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-		open_for_writing(f, rest, fi->flags, false, h);
+	if (writing) {
+		open_for_writing(f, rest, fi->flags, created, h);
 		return 0;
 	}
 	h->tag = (int)f;

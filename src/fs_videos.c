@@ -78,8 +78,16 @@ static int vid_readdir(const char *rest, void *buf, fuse_fill_dir_t filler)
 	if (*rest)
 		return video_name_ok(rest) ? -ENOTDIR : -ENOENT;
 	DIR *d = opendir(model_downloads_dir());
-	if (!d)
-		return errno == ENOENT ? 0 : -errno; /* not created yet: empty */
+	if (!d) {
+		if (errno != ENOENT)
+			return -errno;
+		/* not created yet: empty */
+		filler(buf, ".", NULL, 0, 0);
+		filler(buf, "..", NULL, 0, 0);
+		return 0;
+	}
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
 	int dfd = dirfd(d);
 	struct dirent *de;
 	while ((de = readdir(d))) {

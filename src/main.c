@@ -264,10 +264,9 @@ static bool path_inside(const char *path, const char *dir)
 					      (n == 1 && dir[0] == '/'));
 }
 
-static int options_fill(const struct cli *c, const char *studio_arg, const char *mountpoint,
-			struct options *opt)
+/* Numbers and URLs: checked before anything is created. */
+static int options_fill(const struct cli *c, struct options *opt)
 {
-	memset(opt, 0, sizeof *opt);
 	if (parse_seconds("poll_interval", c->poll_interval, 5, &opt->poll_interval) < 0 ||
 	    parse_count("max_active", c->max_active, 4, 1000, &opt->max_active) < 0 ||
 	    parse_seconds("timeout", c->timeout, 30, &opt->timeout) < 0 ||
@@ -285,6 +284,16 @@ static int options_fill(const struct cli *c, const char *studio_arg, const char 
 		}
 	}
 	opt->verbose = c->verbose;
+	opt->api_url = xstrdup(c->api_url);
+	opt->domestic_url = xstrdup(c->domestic_url);
+	opt->overseas_url = xstrdup(c->overseas_url);
+	return 0;
+}
+
+/* STUDIO_DIR (created) and the downloads folder, as absolute paths. */
+static int options_paths(const struct cli *c, const char *studio_arg, const char *mountpoint,
+			 struct options *opt)
+{
 	opt->studio_dir = studio_path(studio_arg);
 	if (!opt->studio_dir)
 		return -1;
@@ -296,9 +305,6 @@ static int options_fill(const struct cli *c, const char *studio_arg, const char 
 		log_error("STUDIO_DIR and downloads= must not be inside MOUNTPOINT %s", mountpoint);
 		return -1;
 	}
-	opt->api_url = xstrdup(c->api_url);
-	opt->domestic_url = xstrdup(c->domestic_url);
-	opt->overseas_url = xstrdup(c->overseas_url);
 	return 0;
 }
 
@@ -365,6 +371,7 @@ int main(int argc, char *argv[])
 	if (fo.show_version) {
 		printf("sora2fs version %s\n", SORA2FS_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
+		fflush(stdout); /* what follows comes partly from fusermount3 */
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_args;
@@ -373,6 +380,7 @@ int main(int argc, char *argv[])
 		usage(argv[0]);
 		printf("FUSE options:\n");
 		fuse_cmdline_help();
+		fflush(stdout);
 		fuse_lib_help(&args);
 		ret = 0;
 		goto out_args;
@@ -385,13 +393,15 @@ int main(int argc, char *argv[])
 
 	enum log_level level = (cli.verbose || fo.debug) ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	log_init(false, level);
-	if (options_fill(&cli, studio_arg, fo.mountpoint, &opt) < 0)
+	if (options_fill(&cli, &opt) < 0)
 		goto out_opts;
 
 	/* Checks every remaining option before anything is created or mounted. */
 	f = fuse_new(&args, &fs_operations, sizeof fs_operations, NULL);
 	if (!f)
 		goto out_opts;
+	if (options_paths(&cli, studio_arg, fo.mountpoint, &opt) < 0)
+		goto out_destroy;
 	if (model_init(&opt, &err) < 0) {
 		log_error("%s", err ? err : "cannot load the studio");
 		goto out_destroy;
