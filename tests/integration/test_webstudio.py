@@ -75,6 +75,10 @@ def mount_studio(mount_factory, studio):
     return m
 
 
+def xattrs(path):
+    return {n: os.getxattr(path, n).decode() for n in os.listxattr(path)}
+
+
 def history_entry(entries, **match):
     found = [e for e in entries if all(e.get(k) == v for k, v in match.items())]
     return found[0] if len(found) == 1 else None
@@ -132,8 +136,11 @@ def test_prepared_studio_is_taken_over(mount_factory, sim, tmp_path):
 
     # the Web Studio's video, with its prompt
     assert OLD_VIDEO in os.listdir(mnt / "videos")
-    comment = os.getxattr(mnt / "videos" / OLD_VIDEO, "user.xdg.comment").decode()
-    assert comment == STUDIO_HISTORY[0]["prompt"]
+    old = STUDIO_HISTORY[0]
+    assert xattrs(mnt / "videos" / OLD_VIDEO) == {
+        "user.xdg.comment": old["prompt"], "user.xdg.origin.url": old["url"],
+        "user.sora2.task_id": old["id"], "user.sora2.pid": old["pid"]}
+    assert (mnt / "videos" / OLD_VIDEO).read_bytes() == sample_mp4()
 
     # the Web Studio's unfinished task becomes a job and is finished
     wait_for(lambda: "a-cute-cat" in os.listdir(mnt / "jobs"), 5, "the adopted job")
@@ -143,6 +150,8 @@ def test_prepared_studio_is_taken_over(mount_factory, sim, tmp_path):
     name = os.path.basename(video)
     assert (studio / "downloads" / name).read_bytes() == (mnt / "videos" / name).read_bytes()
     assert name in os.listdir(mnt / "videos")
+    assert xattrs(mnt / "videos" / name)["user.xdg.comment"] == UNFINISHED_PROMPT
+    assert xattrs(mnt / "videos" / name)["user.sora2.task_id"] == task_id
 
     def recorded():
         entry = history_entry(read_json(data / "history.json"), id=task_id)
@@ -172,7 +181,9 @@ def test_prepared_studio_is_taken_over(mount_factory, sim, tmp_path):
     assert cfg["ui_theme"] == "dark"
     assert cfg["api_key"] == STUDIO_KEY and cfg["token"] == "tok-studio-2"
     assert cfg["query_defaults"] == {"aspectRatio": "16:9", "duration": 15}
-    assert history_entry(history, file=OLD_VIDEO) == STUDIO_HISTORY[0]
+    old = history_entry(history, file=OLD_VIDEO)
+    assert old and {k: old.get(k) for k in STUDIO_HISTORY[0]} == STUDIO_HISTORY[0], old
+    assert history[-1]["file"] == OLD_VIDEO, "history.json is not newest first"
     assert history_entry(history, id=task_id) is not None
     assert history_entry(history, prompt="a dog") is not None
     assert active == []
