@@ -219,3 +219,20 @@ def test_rm_video_removes_history_entry(mount_factory, tmp_path):
     assert history_entry(read_json(m.mnt / "history.json"), file=OLD_VIDEO) is None
     m.umount()
     check_web_studio_formats(studio / "data")
+
+
+@pytest.mark.sim(gen_time=60)
+def test_adopted_task_survives_remount_once(mount_factory, sim, tmp_path):
+    studio, task_id = make_studio(tmp_path / "studio", sim)
+    m = mount_studio(mount_factory, studio)
+    wait_status(m.mnt, "a-cute-cat", "running")
+    m.remount()
+    sim.finish(task_id)
+    wait_status(m.mnt, "a-cute-cat", "succeeded")
+    assert [n for n in os.listdir(m.mnt / "jobs")
+            if job_file(m.mnt, n, "id") == task_id] == ["a-cute-cat"]
+    history = wait_for(lambda: [e for e in read_json(studio / "data" / "history.json")
+                                if e["id"] == task_id], 5, "the history entry")
+    assert len(history) == 1, history
+    assert sim.tasks_created() == 1
+    assert len([n for n in os.listdir(m.mnt / "videos") if n != OLD_VIDEO]) == 1
