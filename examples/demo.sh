@@ -75,7 +75,7 @@ is_mounted() {
 daemon_pids() {
 	local d cmd
 	for d in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
 		[[ $cmd == *"$SORA2FS"*" $MNT"* ]] && printf '%s\n' "${d#/proc/}"
 	done
 	return 0
@@ -106,7 +106,7 @@ stop_demo() {
 	fi
 	if [[ -f $SIMDIR/pid ]]; then
 		pid=$(<"$SIMDIR/pid")
-		if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q sora2-sim; then
+		if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q sora2-sim; then
 			kill -TERM "$pid" 2>/dev/null || true
 			wait_gone 5 "$pid"
 			kill -KILL "$pid" 2>/dev/null || true

@@ -137,7 +137,7 @@ pids_mentioning() {
 	local d cmd
 	for d in /proc/[0-9]*; do
 		[[ ${d#/proc/} == "$$" || ${d#/proc/} == "$BASHPID" ]] && continue
-		cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
 		[[ $cmd == *"$1"* ]] && printf '%s\n' "${d#/proc/}"
 	done
 }
@@ -168,7 +168,7 @@ cleanup_stale() {
 		[[ -d $d ]] || continue
 		pid=${d##*/run-}
 		if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
-			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'tests/run\.sh'; then
+			tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q 'tests/run\.sh'; then
 			continue # another run.sh is using it
 		fi
 		echo "tests/run.sh: cleaning up after an earlier run: $d"
@@ -274,7 +274,7 @@ pytest_pass() {
 	# The summary is the last line naming counts: "3 failed, 97 passed, 2 skipped in 41.2s".
 	summary=$(grep -E '^=*[ ]*(([0-9]+ [a-z]+)(, )?)+ in [0-9.]+s|no tests ran' "$log" | tail -n 1 || true)
 	passed=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
-	failed=$(grep -Eo '[0-9]+ (failed|errors?)' <<<"$summary" | awk '{n += $1} END {print n + 0}')
+	failed=$( (grep -Eo '[0-9]+ (failed|errors?)' <<<"$summary" || true) | awk '{n += $1} END {print n + 0}')
 	case $rc in
 	0 | 1) ;;
 	5)
