@@ -150,7 +150,8 @@ int studio_load_jobs(void (*fn)(const cJSON *record, void *ctx), void *ctx, char
 		serials[n++] = (unsigned)s;
 	}
 	closedir(d);
-	qsort(serials, n, sizeof *serials, cmp_uint);
+	if (n > 1)
+		qsort(serials, n, sizeof *serials, cmp_uint);
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%u.json", st.jobs, serials[i]);
 		cJSON *rec = NULL;
