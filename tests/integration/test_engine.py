@@ -68,11 +68,25 @@ def test_submit_api_error_code(mount, sim):
 
 def test_poll_500_is_retried(mount, sim):
     mount.expect_log(r"500|poll")
-    sim.fault("poll", "http500", count=3)
+    sim.fault("poll", "http500")
     drop(mount.mnt, "cat.txt", "a cat\n")
+    # While polls fail, the job stays running and says why.
+    wait_for(lambda: "500" in (job_file(mount.mnt, "cat", "error") or ""), 10,
+             "the poll failure in jobs/cat/error")
+    assert job_status(mount.mnt, "cat") == "running"
+    sim.clear("poll")
     wait_status(mount.mnt, "cat", "succeeded")
     assert sim.tasks_created() == 1
     assert job_file(mount.mnt, "cat", "error") == ""
+
+
+def test_poll_unknown_task_fails_the_job(mount, sim):
+    mount.expect_log(r"no longer knows|-22|not found", "cat")
+    sim.fault("poll", "code", code=-22, msg="task not found")
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    wait_status(mount.mnt, "cat", "failed")
+    assert "no longer knows" in job_file(mount.mnt, "cat", "error")
+    assert sim.tasks_created() == 1
 
 
 @pytest.mark.mount(opts=["timeout=2"])

@@ -369,6 +369,21 @@ def test_rm_r_running_job_stops_polling(mount, sim):
     poll_count_stays_put(sim)
 
 
+def test_mv_renames_a_job(mount, sim):
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    drop(mount.mnt, "dog.txt", "a dog\n")
+    wait_status(mount.mnt, "cat", "succeeded")
+    wait_status(mount.mnt, "dog", "succeeded")
+    os.rename(mount.jobs / "cat", mount.jobs / "kitty")
+    assert job_status(mount.mnt, "kitty") == "succeeded"
+    assert "cat" not in os.listdir(mount.jobs)
+    with pytest.raises(OSError) as e:
+        os.rename(mount.jobs / "kitty", mount.jobs / "dog")
+    assert e.value.errno == errno.EEXIST
+    assert read(job_dir(mount.mnt, "kitty") / "prompt") == "a cat\n"
+    assert read(job_dir(mount.mnt, "dog") / "prompt") == "a dog\n"
+
+
 @pytest.mark.mount(key=None)
 def test_no_api_key_waits_for_one(mount, sim):
     mount.expect_log(r"api.?key")
