@@ -26,6 +26,7 @@ struct fs_handle {
 	int tag;         /* subtree's own use (which file) */
 	char *rest;      /* path within the subtree at open time */
 	void *priv;      /* subtree's own use */
+	struct fs_handle *next, *prev; /* fs.c: every open handle, freed at unmount */
 };
 
 struct fs_subtree {

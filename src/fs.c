@@ -11,6 +11,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,11 @@
 #include "util.h"
 
 static double mount_time;
+
+/* Every open handle: after a lazy unmount the kernel may never send the last
+ * releases, and the daemon still frees what it holds. */
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fs_handle *handles;
 
 static const char readme_text[] =
 "sora2fs: Sora 2 video generation as files\n"
@@ -221,6 +227,15 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return NULL;
 }
 
+static void handle_free(struct fs_handle *h);
+
+static void fs_destroy(void *private_data)
+{
+	(void)private_data;
+	while (handles)
+		handle_free(handles);
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
@@ -276,11 +291,25 @@ static struct fs_handle *handle_new(const char *rest, int flags)
 	buf_init(&h->data);
 	h->rest = xstrdup(rest ? rest : "");
 	h->writable = (flags & O_ACCMODE) != O_RDONLY;
+	pthread_mutex_lock(&handles_lock);
+	h->next = handles;
+	if (handles)
+		handles->prev = h;
+	handles = h;
+	pthread_mutex_unlock(&handles_lock);
 	return h;
 }
 
 static void handle_free(struct fs_handle *h)
 {
+	pthread_mutex_lock(&handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&handles_lock);
 	if (h->fd >= 0)
 		close(h->fd);
 	buf_free(&h->data);
@@ -559,6 +588,7 @@ static int fs_statfs(const char *path, struct statvfs *sv)
 
 const struct fuse_operations fs_operations = {
 	.init = fs_init,
+	.destroy = fs_destroy,
 	.getattr = fs_getattr,
 	.readdir = fs_readdir,
 	.open = fs_open,
