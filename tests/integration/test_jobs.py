@@ -93,6 +93,52 @@ def test_job_names(mount, fname, job):
     assert os.readlink(job_dir(mount.mnt, job) / "video") == f"../../videos/{job}.mp4"
 
 
+def test_drop_without_extension(mount, sim):
+    r = run(f'echo "a plain cat" > {q(mount.jobs / "plain")} && cat {q(mount.jobs / "plain" / "status")}')
+    assert r.returncode == 0 and r.stderr == "", r
+    assert os.path.isdir(mount.jobs / "plain")
+    wait_status(mount.mnt, "plain", "succeeded")
+    assert read(job_dir(mount.mnt, "plain") / "prompt") == "a plain cat\n"
+    assert is_mp4(readb(mount.videos / "plain.mp4"))
+
+
+def test_unicode_and_multiline_prompt(mount, sim):
+    text = "一只猫在月光下弹钢琴 🎹\nslowly, with café lights\n"
+    drop(mount.mnt, "moon.txt", text)
+    wait_status(mount.mnt, "moon", "succeeded")
+    assert body_of(sim)["prompt"] == text.rstrip("\n")
+    assert read(job_dir(mount.mnt, "moon") / "prompt") == text
+    assert os.getxattr(mount.videos / "moon.mp4", "user.xdg.comment").decode() == \
+        text.rstrip("\n")
+
+
+def test_concurrent_drops_get_unique_names(mount, sim):
+    import threading
+    files = ["cat.txt", "cat.prompt", "cat.md", "cat.json.txt", "dog.txt", "owl.txt"]
+    errors = []
+
+    def one(fname):
+        try:
+            drop(mount.mnt, fname, f"a drop from {fname}\n")
+        except OSError as e:
+            errors.append((fname, e))
+
+    threads = [threading.Thread(target=one, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    jobs = sorted(os.listdir(mount.jobs))
+    assert jobs == sorted(["cat", "cat-2", "cat-3", "cat.json", "dog", "owl"]), jobs
+    prompts = sorted(read(mount.jobs / j / "prompt") for j in jobs)
+    assert prompts == sorted(f"a drop from {f}\n" for f in files)
+    for j in jobs:
+        wait_status(mount.mnt, j, "succeeded", timeout=30)
+    assert sim.tasks_created() == len(files)
+    assert sorted(os.listdir(mount.videos)) == sorted(j + ".mp4" for j in jobs)
+
+
 def test_front_matter_reaches_the_api(mount, sim):
     drop(mount.mnt, "fm.txt", "---\nduration: 15\naspectRatio: 16:9\nsize: large\n---\n"
          "a cat on a mat\n")
@@ -136,6 +182,23 @@ def test_invalid_parameter(mount, sim):
     assert "duration" in job_file(mount.mnt, "bad", "error")
     mount.wait_log(r"duration")
     stays(lambda: sim.tasks_created() == 0, 1, "no task submitted")
+
+
+@pytest.mark.parametrize("fname,content,words", [
+    ("unknown.txt", "---\ncolour: red\n---\na cat\n", r"colour"),
+    ("broken.json", '{"prompt": "a cat", "duration": ', r"json"),
+    ("noprompt.txt", "---\nduration: 15\n---\n", r"prompt"),
+    ("badsize.json", '{"prompt": "a cat", "size": "huge"}', r"size"),
+], ids=["unknown-parameter", "bad-json", "empty-prompt", "bad-size"])
+def test_bad_drops_fail_at_close(mount, sim, fname, content, words):
+    job = fname.rsplit(".", 1)[0]
+    mount.expect_log(words, job)
+    err = write_errno(mount.jobs / fname, content)
+    assert err == errno.EINVAL, errname(err)
+    assert job_status(mount.mnt, job) == "failed"
+    assert re.search(words, job_file(mount.mnt, job, "error"), re.IGNORECASE), \
+        job_file(mount.mnt, job, "error")
+    stays(lambda: sim.requests(SUBMIT) == 0, 0.5, "no submit")
 
 
 def test_rename_into_jobs_starts_a_job(mount, sim):
@@ -391,6 +454,7 @@ def test_no_api_key_waits_for_one(mount, sim):
     wait_for(lambda: "API key" in (job_file(mount.mnt, "cat", "error") or ""), 5,
              "an error about the missing API key")
     assert "config/api_key" in job_file(mount.mnt, "cat", "error")
+    assert job_file(mount.mnt, "cat", "id") == ""
     stays(lambda: job_status(mount.mnt, "cat") == "queued" and sim.tasks_created() == 0,
           0.6, "the job waiting as queued")
     mount.write_key(DEFAULT_KEY)

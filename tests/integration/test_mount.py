@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from util import REPO, SORA2FS, WRAPPER, read, run, scaled, wait_for
+from util import (REPO, SORA2FS, WRAPPER, drop, read, run, scaled, wait_for, wait_status,
+                  write)
 
 TOP = {"README": "file", "config": "dir", "jobs": "dir", "videos": "dir",
        "characters": "dir", "account": "dir", "history.json": "file"}
@@ -132,3 +133,49 @@ def test_unmount_is_clean(mount):
     assert not os.path.ismount(mount.mnt)
     assert mount.runs[-1]["rc"] == 0
     assert mount.problems() == []
+
+
+def test_single_threaded(mount_factory, sim):
+    m = mount_factory(args=["-s"])
+    drop(m.mnt, "cat.txt", "a cat\n")
+    wait_status(m.mnt, "cat", "succeeded")
+    assert sim.tasks_created() == 1
+
+
+def daemon_pids(mnt):
+    """Processes whose command line ends with the mount point."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if str(mnt).encode() in args and any(b"sora2fs" in a for a in args[:3]):
+            pids.append(int(d))
+    return pids
+
+
+def test_daemonized_mount_runs_jobs(mount_factory, sim):
+    """Without -f the daemon forks into the background: its worker must still
+    run there (threads started before the fork would be lost)."""
+    m = mount_factory(start=False)
+    pids = []
+    try:
+        r = subprocess.run(m.argv(foreground=False), capture_output=True, text=True,
+                           timeout=scaled(10), stdin=subprocess.DEVNULL, env=m.env)
+        assert r.returncode == 0, r
+        assert r.stderr == "", r.stderr
+        wait_for(lambda: os.path.ismount(m.mnt), 5, "the daemonized mount")
+        pids = daemon_pids(m.mnt)
+        assert len(pids) == 1, pids
+        write(m.config / "api_key", m.key + "\n")
+        drop(m.mnt, "cat.txt", "a cat\n")
+        wait_status(m.mnt, "cat", "succeeded")
+        assert sim.tasks_created() == 1
+    finally:
+        subprocess.run(["fusermount3", "-u", "-z", str(m.mnt)], capture_output=True)
+    wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in pids), 10,
+             "the daemon to exit after fusermount3 -u")

@@ -411,12 +411,13 @@ class Mount:
             -o connect_timeout=2 [-o OPT ...] STUDIO MNT
 
     opts: extra -o options (list of "name=value" strings, or a dict); they come
-    last, so they override the defaults above. api_url=False leaves api_url out
-    (host tests). studio_arg=False leaves STUDIO off the command line.
+    last, so they override the defaults above. args: other arguments (["-s"]).
+    api_url=False leaves api_url out (host tests). studio_arg=False leaves
+    STUDIO off the command line.
     """
 
     def __init__(self, base, sim=None, studio=None, mnt=None, opts=(), key=DEFAULT_KEY,
-                 api_url=True, studio_arg=True, env=None, defaults=True):
+                 api_url=True, studio_arg=True, env=None, defaults=True, args=()):
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         self.sim = sim
@@ -426,6 +427,7 @@ class Mount:
         if isinstance(opts, dict):
             opts = [f"{k}={v}" if v is not True else k for k, v in opts.items()]
         self.opts = list(opts)
+        self.args = list(args)
         self.key = key
         self.api_url = api_url
         self.studio_arg = studio_arg
@@ -466,8 +468,8 @@ class Mount:
     def history_json(self):
         return read_json(self.data / "history.json")
 
-    def argv(self):
-        argv = WRAPPER + [SORA2FS, "-f"]
+    def argv(self, foreground=True):
+        argv = WRAPPER + [SORA2FS] + (["-f"] if foreground else []) + self.args
         if self.api_url:
             url = self.api_url if isinstance(self.api_url, str) else self.sim.url
             argv += ["-o", f"api_url={url}"]
