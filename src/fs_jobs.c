@@ -228,16 +228,21 @@ static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_
 	if (!*rest) {
 		filler(buf, ".", NULL, 0, 0);
 		filler(buf, "..", NULL, 0, 0);
+		/* Attributes go with the listing (readdirplus): no lookup per entry. */
+		struct stat st;
 		char **names = model_job_names(kind);
-		for (char **p = names; *p; p++)
-			filler(buf, *p, NULL, 0, 0);
+		for (char **p = names; *p; p++) {
+			fs_stat_dir(&st, model_job_mtime(kind, *p));
+			filler(buf, *p, &st, 0, FUSE_FILL_DIR_PLUS);
+		}
 		strv_free(names);
 		DIR *d = opendir(model_scratch_dir(kind));
 		if (d) {
 			struct dirent *de;
 			while ((de = readdir(d)))
-				if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-					filler(buf, de->d_name, NULL, 0, 0);
+				if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+				    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+					filler(buf, de->d_name, &st, 0, FUSE_FILL_DIR_PLUS);
 			closedir(d);
 		}
 		return 0;
@@ -254,8 +259,13 @@ static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_
 	}
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
-	for (char **p = files; *p; p++)
-		filler(buf, *p, NULL, 0, 0);
+	for (char **p = files; *p; p++) {
+		struct stat st;
+		char *sub = xasprintf("%s/%s", rest, *p);
+		if (getattr_k(kind, sub, &st) == 0)
+			filler(buf, *p, &st, 0, FUSE_FILL_DIR_PLUS);
+		free(sub);
+	}
 	strv_free(files);
 	return 0;
 }

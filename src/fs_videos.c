@@ -53,6 +53,17 @@ static int video_lstat(const char *name, struct stat *real)
 	return r;
 }
 
+/* Owner and link count as every other file of the mount; the rest is real. */
+static void video_stat(const struct stat *real, struct stat *st)
+{
+	fs_stat_file(st, real->st_mode & 07777, real->st_size, 0);
+	st->st_blocks = real->st_blocks;
+	st->st_blksize = real->st_blksize;
+	st->st_atim = real->st_atim;
+	st->st_mtim = real->st_mtim;
+	st->st_ctim = real->st_ctim;
+}
+
 static int vid_getattr(const char *rest, struct stat *st)
 {
 	if (!*rest) {
@@ -63,13 +74,7 @@ static int vid_getattr(const char *rest, struct stat *st)
 	int r = video_lstat(rest, &real);
 	if (r < 0)
 		return r;
-	/* Owner and link count as every other file of the mount; the rest is real. */
-	fs_stat_file(st, real.st_mode & 07777, real.st_size, 0);
-	st->st_blocks = real.st_blocks;
-	st->st_blksize = real.st_blksize;
-	st->st_atim = real.st_atim;
-	st->st_mtim = real.st_mtim;
-	st->st_ctim = real.st_ctim;
+	video_stat(&real, st);
 	return 0;
 }
 
@@ -93,15 +98,16 @@ static int vid_readdir(const char *rest, void *buf, fuse_fill_dir_t filler)
 	while ((de = readdir(d))) {
 		if (!video_name_ok(de->d_name))
 			continue;
-		if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) {
-			struct stat real;
-			if (fstatat(dfd, de->d_name, &real, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISREG(real.st_mode))
-				continue;
-		} else if (de->d_type != DT_REG) {
+		if (de->d_type != DT_UNKNOWN && de->d_type != DT_REG)
 			continue;
-		}
-		if (filler(buf, de->d_name, NULL, 0, 0))
+		/* Attributes go with the listing (readdirplus): ls -l then needs no
+		 * lookup per video. */
+		struct stat real, st;
+		if (fstatat(dfd, de->d_name, &real, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(real.st_mode))
+			continue;
+		video_stat(&real, &st);
+		if (filler(buf, de->d_name, &st, 0, FUSE_FILL_DIR_PLUS))
 			break;
 	}
 	closedir(d);
