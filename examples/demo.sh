@@ -315,8 +315,10 @@ failed | cancelled)
 	else
 		note "the job is still '$status' after $JOB_DEADLINE s."
 	fi
-	note "sora2fs is being written right now and jobs may not run end to end yet;"
-	note "once they do, this demo ends with the finished video, its attributes and size."
+	[[ -z ${err:-} ]] || note "jobs/corgi/error: $err"
+	note "If this sora2fs does not run jobs end to end yet (it is still being written),"
+	note "that is expected: once it does, the demo ends with the finished video, its"
+	note "attributes and size. Otherwise see the simulator's log: $SIMDIR/log"
 	show_tree
 	how_to "$stop_arg"
 	exit 0
