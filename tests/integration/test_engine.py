@@ -27,14 +27,30 @@ def ls_l(*paths):
     return r.stdout
 
 
-def test_submit_503_is_retried(mount, sim):
-    mount.expect_log(r"503|unavailable")
-    sim.fault("submit", "http503", count=2)
+@pytest.mark.parametrize("mode,words", [("http503", r"503|unavailable"),
+                                        ("http429", r"429|too many|rate")],
+                         ids=["http503", "http429"])
+def test_submit_refusal_is_retried(mount, sim, mode, words):
+    mount.expect_log(words)
+    sim.fault("submit", mode, count=2)
     drop(mount.mnt, "cat.txt", "a cat\n")
     wait_status(mount.mnt, "cat", "succeeded", timeout=40)
     assert sim.tasks_created() == 1
     assert sim.requests(SUBMIT) == 3
     assert job_file(mount.mnt, "cat", "error") == ""
+
+
+@pytest.mark.mount(opts=["timeout=2"])
+@pytest.mark.parametrize("mode", ["reset", "http500", "stall"])
+def test_submit_fate_unknown_fails(mount, sim, mode):
+    """The request went out and no clear answer came back: the task may exist."""
+    mount.expect_log(r"unknown|reset|500|time|connection|recv|empty reply", "cat")
+    sim.fault("submit", mode, count=1, delay=10)
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    wait_status(mount.mnt, "cat", "failed", timeout=20)
+    error = job_file(mount.mnt, "cat", "error")
+    assert "unknown" in error and "retry" in error, error
+    stays(lambda: sim.requests(SUBMIT) == 1, 1.0, "no resubmission")
 
 
 def test_submit_outcome_unknown_is_never_resubmitted(mount, sim):
@@ -89,6 +105,14 @@ def test_poll_unknown_task_fails_the_job(mount, sim):
     assert sim.tasks_created() == 1
 
 
+def test_poll_malformed_is_retried(mount, sim):
+    mount.expect_log(r"json|malformed|parse|invalid|poll")
+    sim.fault("poll", "malformed", count=2)
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    wait_status(mount.mnt, "cat", "succeeded")
+    assert sim.tasks_created() == 1
+
+
 @pytest.mark.mount(opts=["timeout=2"])
 def test_poll_stall_does_not_block_readers(mount, sim):
     mount.expect_log(r"time|poll")
@@ -129,6 +153,28 @@ def test_truncated_download_is_retried(mount, sim):
     assert len(data) == 500_000
     mp4_boxes(data)
     assert sim.requests("/files") >= 2
+    assert sim.tasks_created() == 1
+
+
+def test_download_500_is_retried(mount, sim):
+    mount.expect_log(r"500|download")
+    sim.fault("download", "http500", count=2)
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    wait_status(mount.mnt, "cat", "succeeded", timeout=30)
+    assert is_mp4(readb(mount.videos / "cat.mp4"))
+    assert sim.requests("/files") >= 3
+    assert sim.tasks_created() == 1
+
+
+@pytest.mark.mount(opts=["stall_timeout=1"])
+def test_stalled_download_is_aborted_and_retried(mount, sim):
+    mount.expect_log(r"stall|slow|time|download")
+    sim.fault("download", "stall", count=1, delay=30)
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    wait_for(lambda: sim.requests("/files") >= 1, 10, "the download to start")
+    assert_fast(lambda: ls_l(mount.jobs, mount.videos), "ls -l jobs/ videos/")
+    wait_status(mount.mnt, "cat", "succeeded", timeout=30)
+    assert is_mp4(readb(mount.videos / "cat.mp4"))
     assert sim.tasks_created() == 1
 
 

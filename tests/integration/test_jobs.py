@@ -277,6 +277,7 @@ def test_empty_file_starts_nothing(mount, sim):
 @pytest.mark.parametrize("trigger,words", [
     ("[fail]", r"internal error"),
     ("[moderation]", r"moderation"),
+    ("[output_moderation]", r"moderation"),
     ("[violation]", r"violat"),
     ("[weird]", r"mystery|unknown"),
 ])

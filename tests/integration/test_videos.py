@@ -68,6 +68,16 @@ def test_lists_existing_downloads(old):
     assert os.stat(old.videos / OLD).st_size == os.stat(old.downloads / OLD).st_size
 
 
+def test_file_added_to_downloads_while_mounted_appears(old):
+    """The Web Studio (or a user) may put videos into downloads/ meanwhile."""
+    (old.downloads / "sora_1700000100.mp4").write_bytes(sample_mp4())
+    wait_for(lambda: "sora_1700000100.mp4" in os.listdir(old.videos), 5,
+             "the new file in videos/")
+    assert readb(old.videos / "sora_1700000100.mp4") == sample_mp4()
+    (old.downloads / OLD).unlink()
+    wait_for(lambda: OLD not in os.listdir(old.videos), 5, "the removed file to go")
+
+
 def test_cat_and_cp_give_identical_bytes(old, tmp_path):
     want = readb(old.downloads / OLD)
     r = subprocess.run(["cat", str(old.videos / OLD)], capture_output=True)
