@@ -319,7 +319,7 @@ def test_cancel_queued(mount, sim):
     drop(mount.mnt, "second.txt", "a second cat\n")
     wait_status(mount.mnt, "first", "running")
     assert job_status(mount.mnt, "second") == "queued"
-    assert ctl(mount.mnt, "second", "cancel") == 0
+    assert ctl(mount.mnt, "second", "  cancel \t") == 0
     assert job_status(mount.mnt, "second") == "cancelled"
     assert ctl(mount.mnt, "first", "cancel") == 0
     stays(lambda: sim.tasks_created() == 1, 1, "the cancelled queued job never submitted")
@@ -422,6 +422,11 @@ def test_rm_r_forgets_job_keeps_video(mount, sim):
     mount.remount()
     assert "cat" not in os.listdir(mount.jobs)
     assert os.path.isfile(mount.videos / "cat.mp4")
+    # The name is free again; the new video gets a name of its own.
+    drop(mount.mnt, "cat.txt", "a new cat\n")
+    wait_status(mount.mnt, "cat", "succeeded")
+    assert sorted(os.listdir(mount.videos)) == ["cat-2.mp4", "cat.mp4"]
+    assert os.readlink(job_dir(mount.mnt, "cat") / "video") == "../../videos/cat-2.mp4"
 
 
 def test_rm_r_running_job_stops_polling(mount, sim):
@@ -509,3 +514,36 @@ def test_status_is_never_stale(mount):
     assert ranks == sorted(ranks), f"status went backwards: {seen}"
     assert progress == sorted(progress), f"progress went backwards: {progress}"
     assert progress[-1] == 100
+
+
+def test_status_reread_through_one_open_file(mount):
+    """A monitor that keeps status open and re-reads it from offset 0 (as with
+    /proc and sysfs files) sees it change too."""
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    fd = os.open(job_dir(mount.mnt, "cat") / "status", os.O_RDONLY)
+    try:
+        seen = []
+
+        def reread():
+            st = os.pread(fd, 64, 0).decode()
+            assert st.strip() in STATUSES, st
+            if not seen or seen[-1] != st.strip():
+                seen.append(st.strip())
+            return st.strip() == "succeeded"
+
+        wait_status(mount.mnt, "cat", "succeeded")
+        wait_for(reread, 3, "the open status file to show succeeded")
+    finally:
+        os.close(fd)
+
+
+def test_whole_tree_walks_cleanly(mount):
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    drop(mount.mnt, "doomed.txt", "a cat [fail]\n")
+    mount.expect_log(r"internal error|failed", "doomed")
+    wait_status(mount.mnt, "cat", "succeeded")
+    wait_status(mount.mnt, "doomed", "failed")
+    for cmd in (["ls", "-lR", str(mount.mnt)], ["find", str(mount.mnt), "-ls"],
+                ["du", "-s", str(mount.mnt)]):
+        r = run(cmd)
+        assert r.returncode == 0 and r.stderr == "", r
