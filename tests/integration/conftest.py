@@ -1,5 +1,11 @@
 """Fixtures for the sora2fs integration tests: a simulator and real mounts.
 
+Run (as root, or a user who can mount FUSE), after `meson setup build && ninja -C build`:
+
+    cd tests && /usr/bin/python3 -m pytest integration/          # or: tests/run.sh
+    SORA2FS_WRAPPER="valgrind --error-exitcode=99 --leak-check=full -q" \
+        SORA2FS_SLOW=10 /usr/bin/python3 -m pytest integration/test_jobs.py
+
     sim                 a running sora2-sim (options: @pytest.mark.sim(gen_time=2, ...))
     sim_factory(**o)    more simulators, or ones configured inside the test
     mount               sora2fs mounted against `sim`, API key written
