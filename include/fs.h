@@ -63,6 +63,12 @@ extern const struct fs_subtree fs_characters_tree; /* characters/ fs_jobs.c */
 extern const struct fs_subtree fs_videos_tree;     /* videos/     fs_videos.c */
 extern const struct fs_subtree fs_account_tree;    /* account/    fs_account.c */
 
+/* How long the kernel may keep a name's lookup. A dropped file without an
+ * extension turns into a directory of the same name, and high-level libfuse
+ * cannot invalidate one name, so fs_jobs.c waits out what is left of this
+ * before such a close() returns. Shorter would make every ls -l slower. */
+#define FS_ENTRY_TIMEOUT 1.0
+
 /* The operations table handed to fuse_new(). */
 extern const struct fuse_operations fs_operations;
 

@@ -210,7 +210,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	mount_time = now_wall();
 	/* Short caches: status files change under the kernel's feet; the engine
 	 * also invalidates what it changes. */
-	cfg->entry_timeout = 1;
+	cfg->entry_timeout = FS_ENTRY_TIMEOUT;
 	cfg->attr_timeout = 1;
 	cfg->negative_timeout = 0;
 	/* Unlinking an open scratch file must not leave .fuse_hidden files behind

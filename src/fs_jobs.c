@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -109,6 +110,76 @@ static void ghost_add(enum job_kind kind, const char *name, const char *job)
 	pthread_mutex_unlock(&ghost_lock);
 }
 
+/* --- when the kernel last learned a scratch name -------------------------- */
+
+/* A drop named "plain" becomes the directory "plain". The kernel keeps its
+ * lookup of the file for FS_ENTRY_TIMEOUT, and high-level libfuse cannot
+ * invalidate one name, so close() waits out what is left of that time. */
+struct seen {
+	enum job_kind kind;
+	char *name;
+	double at;
+	struct seen *next;
+};
+static struct seen *seen_names;
+
+static void seen_note(enum job_kind kind, const char *name)
+{
+	double now = now_mono();
+	pthread_mutex_lock(&ghost_lock);
+	struct seen **pp = &seen_names, *hit = NULL;
+	while (*pp) {
+		struct seen *s = *pp;
+		if (s->kind == kind && strcmp(s->name, name) == 0)
+			hit = s;
+		if (s != hit && now - s->at > 1.0) {
+			*pp = s->next;
+			free(s->name);
+			free(s);
+			continue;
+		}
+		pp = &s->next;
+	}
+	if (!hit) {
+		hit = xcalloc(1, sizeof *hit);
+		hit->kind = kind;
+		hit->name = xstrdup(name);
+		hit->next = seen_names;
+		seen_names = hit;
+	}
+	hit->at = now;
+	pthread_mutex_unlock(&ghost_lock);
+}
+
+/* After a rename the kernel's entry for the new name is the old one's. */
+static void seen_transfer(enum job_kind kind, const char *from, const char *to)
+{
+	pthread_mutex_lock(&ghost_lock);
+	double at = -1;
+	for (struct seen *s = seen_names; s; s = s->next)
+		if (s->kind == kind && strcmp(s->name, from) == 0)
+			at = s->at;
+	pthread_mutex_unlock(&ghost_lock);
+	if (at >= 0)
+		seen_note(kind, to);
+}
+
+static void seen_wait(enum job_kind kind, const char *name)
+{
+	pthread_mutex_lock(&ghost_lock);
+	double at = -1;
+	for (struct seen *s = seen_names; s; s = s->next)
+		if (s->kind == kind && strcmp(s->name, name) == 0)
+			at = s->at;
+	pthread_mutex_unlock(&ghost_lock);
+	double left = at + FS_ENTRY_TIMEOUT + 0.01 - now_mono();
+	if (at >= 0 && left > 0) {
+		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
 /* --- paths ------------------------------------------------------------------ */
 
 static char *real_path(enum job_kind kind, const char *name)
@@ -164,6 +235,10 @@ static int slurp(int fd, const char *path, char **data, size_t *len)
  * removed first so the job may take the name it frees. */
 static int convert(enum job_kind kind, const char *name, const char *data, size_t len)
 {
+	char *base = name_job_from_file(name);
+	if (strcmp(base, name) == 0)
+		seen_wait(kind, name);
+	free(base);
 	char *path = real_path(kind, name);
 	unlink(path);
 	free(path);
@@ -211,9 +286,10 @@ static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 		r = 0;
 	} else {
 		char *path = real_path(kind, name);
-		if (lstat(path, st) == 0)
+		if (lstat(path, st) == 0) {
 			r = 0;
-		else if (ghost_exists(kind, name)) {
+			seen_note(kind, name);
+		} else if (ghost_exists(kind, name)) {
 			fs_stat_file(st, 0644, 0, 0);
 			r = 0;
 		}
@@ -241,8 +317,10 @@ static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_
 			struct dirent *de;
 			while ((de = readdir(d)))
 				if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-				    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+					seen_note(kind, de->d_name);
 					filler(buf, de->d_name, &st, 0, FUSE_FILL_DIR_PLUS);
+				}
 			closedir(d);
 		}
 		return 0;
@@ -394,6 +472,29 @@ static int flush_k(struct fs_handle *h)
 	return r;
 }
 
+static int read_k(struct fs_handle *h, char *buf, size_t size, off_t off)
+{
+	if (h->tag == TAG_JOBFILE && off == 0) {
+		/* a monitor re-reading from the start sees the current value */
+		enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
+		const char *file;
+		char *name = split_rest(h->rest, &file);
+		char *data = NULL;
+		size_t len = 0;
+		if (file && model_job_file(kind, name, file, &data, &len) == 0) {
+			h->data.len = 0;
+			buf_add(&h->data, data, len);
+		}
+		free(data);
+		free(name);
+	}
+	if (h->fd >= 0) {
+		ssize_t n = pread(h->fd, buf, size, off);
+		return n < 0 ? -errno : (int)n;
+	}
+	return fs_read_mem(h->data.data, h->data.len, buf, size, off);
+}
+
 static int fsync_k(struct fs_handle *h, int datasync)
 {
 	if (h->fd < 0)
@@ -519,6 +620,8 @@ static int rename_k(enum job_kind kind, const char *from, const char *to, unsign
 		return -EISDIR;
 	char *a = real_path(kind, from), *b = real_path(kind, to);
 	int r = renameat2(AT_FDCWD, a, AT_FDCWD, b, flags) < 0 ? -errno : 0;
+	if (r == 0)
+		seen_transfer(kind, from, to); /* the kernel moves its entry along */
 	free(a);
 	if (r == 0) {
 		ghost_remove(kind, to);
@@ -641,9 +744,9 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	static int prefix##_utimens(const char *r, const struct timespec tv[2])                \
 	{ return attr_k(KIND, r, apply_utimens, tv, 0); }                                      \
 	static int prefix##_chmod(const char *r, mode_t m)                                     \
-	{ return attr_k(KIND, r, apply_chmod, &m, -EPERM); }                                   \
+	{ return attr_k(KIND, r, apply_chmod, &m, 0); }                                   \
 	static int prefix##_chown(const char *r, uid_t u, gid_t g)                             \
-	{ struct owner o = { u, g }; return attr_k(KIND, r, apply_chown, &o, -EPERM); }        \
+	{ struct owner o = { u, g }; return attr_k(KIND, r, apply_chown, &o, 0); }        \
 	static int prefix##_unlink(const char *r) { return unlink_k(KIND, r); }               \
 	static int prefix##_mkdir(const char *r, mode_t m) { return mkdir_k(KIND, r, m); }    \
 	static int prefix##_rmdir(const char *r) { return rmdir_k(KIND, r); }                 \
@@ -661,7 +764,7 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	{ return removexattr_k(KIND, r, n); }                                                  \
 	const struct fs_subtree fs_##prefix##_tree = {                                         \
 		.getattr = prefix##_getattr, .readdir = prefix##_readdir,                      \
-		.open = prefix##_open, .create = prefix##_create, .write = write_k,           \
+		.open = prefix##_open, .create = prefix##_create, .read = read_k, .write = write_k,           \
 		.flush = flush_k, .fsync = fsync_k, .truncate = prefix##_truncate,            \
 		.utimens = prefix##_utimens, .chmod = prefix##_chmod, .chown = prefix##_chown, \
 		.unlink = prefix##_unlink, .mkdir = prefix##_mkdir, .rmdir = prefix##_rmdir,  \
