@@ -77,6 +77,7 @@ bench_note "measuring with the API answering..."
 for op in "${ops[@]}"; do
 	normal[$op]=$(measure "$op")
 done
+rm -rf "$J"/extra* # the same jobs/ for both phases
 
 bench_note "stalling every API call..."
 bench_sim_post /_sim/fault '{"kind": "all", "mode": "stall", "delay": 3600}' >/dev/null
