@@ -737,7 +737,8 @@ int engine_account_call(enum account_op op, const cJSON *body, double timeout,
 	return r;
 }
 
-static void start_account_requests(void)
+/* Hand every queued account request to fn (start it, or fail it at stop). */
+static void drain_account_requests(void (*fn)(struct acct_req *a))
 {
 	pthread_mutex_lock(&e.qlock);
 	struct acct_req *list = e.acct;
@@ -746,8 +747,18 @@ static void start_account_requests(void)
 	while (list) {
 		struct acct_req *a = list;
 		list = a->next;
-		start_account(a, 0);
+		fn(a);
 	}
+}
+
+static void start_account_first_host(struct acct_req *a)
+{
+	start_account(a, 0);
+}
+
+static void fail_account_stopping(struct acct_req *a)
+{
+	acct_done(a, -EIO, NULL, xstrdup("sora2fs is stopping"));
 }
 
 /* --- the loop ------------------------------------------------------------- */
@@ -817,7 +828,7 @@ static void *engine_main(void *arg)
 		model_lock();
 		double next = schedule();
 		model_unlock();
-		start_account_requests();
+		drain_account_requests(start_account_first_host);
 		flush_invalidations();
 		int ms = (int)(next * 1000);
 		http_run(e.http, ms < 5 ? 5 : ms > 1000 ? 1000 : ms);
@@ -863,14 +874,6 @@ void engine_stop(void)
 	/* account callers still waiting get an error from the aborted transfers */
 	http_free(e.http);
 	e.http = NULL;
-	pthread_mutex_lock(&e.qlock);
-	struct acct_req *list = e.acct;
-	e.acct = NULL;
-	pthread_mutex_unlock(&e.qlock);
-	while (list) {
-		struct acct_req *a = list;
-		list = a->next;
-		acct_done(a, -EIO, NULL, xstrdup("sora2fs is stopping"));
-	}
+	drain_account_requests(fail_account_stopping);
 	flush_invalidations();
 }
