@@ -19,7 +19,8 @@
 # /tmp/sora2fs-tests), one directory per run; a failed run keeps its directory.
 #
 # Environment:
-#   SORA2FS_VALGRIND=1       also run SORA2FS_VALGRIND_TESTS under valgrind
+#   SORA2FS_VALGRIND=1       also run SORA2FS_VALGRIND_TESTS under valgrind (always
+#                            when CI=true); tests/valgrind.supp says what is ignored
 #   SORA2FS_VALGRIND_TESTS   pytest arguments selecting that subset (default: the
 #                            mount, config, jobs and videos test files)
 #   SORA2FS_NO_INSTALL=1     never call apt-get (report what is missing)
@@ -315,9 +316,9 @@ if configure_and_build "$PLAIN" plain -Dwerror=true; then
 	unit_tests "$PLAIN" plain
 	pytest_pass plain SORA2FS="$PLAIN/sora2fs" SORA2_SIM="$PLAIN/tests/sim/sora2-sim"
 
-	# 2. Optional: a subset under valgrind (slow: timeouts in the tests are
-	# multiplied by SORA2FS_SLOW).
-	if [[ ${SORA2FS_VALGRIND:-0} == 1 ]]; then
+	# 2. A subset under valgrind (slow: timeouts in the tests are multiplied by
+	# SORA2FS_SLOW). Always in CI; elsewhere with SORA2FS_VALGRIND=1.
+	if [[ ${SORA2FS_VALGRIND:-0} == 1 || ${CI:-} == true ]]; then
 		if [[ -n ${SORA2FS_VALGRIND_TESTS:-} ]]; then
 			read -r -a vg_targets <<<"$SORA2FS_VALGRIND_TESTS"
 		else # the basic files: mounting, config, one job end to end, videos
@@ -327,7 +328,7 @@ if configure_and_build "$PLAIN" plain -Dwerror=true; then
 			done
 		fi
 		pytest_pass valgrind SORA2FS="$PLAIN/sora2fs" SORA2_SIM="$PLAIN/tests/sim/sora2-sim" \
-			SORA2FS_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite -q" \
+			SORA2FS_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$ROOT/tests/valgrind.supp -q" \
 			SORA2FS_SLOW=10 -- "${vg_targets[@]}"
 	fi
 fi

@@ -3,7 +3,7 @@
 Run (as root, or a user who can mount FUSE), after `meson setup build && ninja -C build`:
 
     cd tests && /usr/bin/python3 -m pytest integration/          # or: tests/run.sh
-    SORA2FS_WRAPPER="valgrind --error-exitcode=99 --leak-check=full -q" \
+    SORA2FS_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --suppressions=tests/valgrind.supp -q" \
         SORA2FS_SLOW=10 /usr/bin/python3 -m pytest integration/test_jobs.py
 
     sim                 a running sora2-sim (options: @pytest.mark.sim(gen_time=2, ...))
@@ -16,7 +16,7 @@ Environment:
     SORA2FS          the daemon (default build/sora2fs)
     SORA2_SIM        the simulator (default build/tests/sim/sora2-sim)
     SORA2FS_WRAPPER  command prefix for the daemon, e.g.
-                     "valgrind --error-exitcode=99 --leak-check=full -q"
+                     "valgrind --error-exitcode=99 --leak-check=full --suppressions=tests/valgrind.supp -q"
     SORA2FS_SLOW     factor for every deadline (10 under valgrind)
 
 Every mount is unmounted with `fusermount3 -u -z` whatever happened. The test
