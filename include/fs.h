@@ -26,7 +26,8 @@ struct fs_handle {
 	int tag;         /* subtree's own use (which file) */
 	char *rest;      /* path within the subtree at open time */
 	void *priv;      /* subtree's own use */
-	struct fs_handle *next, *prev; /* fs.c: every open handle, freed at unmount */
+	const struct fs_subtree *tree; /* fs.c: whose handle it is */
+	struct fs_handle *next, *prev; /* fs.c: every open handle, released at unmount */
 };
 
 struct fs_subtree {

@@ -45,7 +45,6 @@ int http_get(http_t *h, const char *url, int fd, const struct http_opts *o,
 /* Run transfers for at most timeout_ms (returns early when woken or done). */
 void http_run(http_t *h, int timeout_ms);
 void http_wakeup(http_t *h);
-int http_active(http_t *h);
 /* A short description of a failed result for users ("HTTP 503", "timed out after
  * 30 s", "connection refused"). malloc'd. */
 char *http_describe(const struct http_result *r);

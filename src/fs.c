@@ -177,15 +177,12 @@ int fs_write_mem(struct fs_handle *h, const char *buf, size_t size, off_t off)
 	size_t end = (size_t)off + size;
 	if (end > 1024 * 1024)
 		return -EFBIG; /* settings and requests are small */
-	if (end > h->data.len) {
-		size_t old = h->data.len;
-		buf_add(&h->data, NULL, 0); /* ensure allocated */
-		while (h->data.len < end) {
-			char zero[256] = { 0 };
-			size_t k = end - h->data.len < sizeof zero ? end - h->data.len : sizeof zero;
-			buf_add(&h->data, zero, k);
-		}
-		(void)old;
+	if (size == 0)
+		return 0;
+	static const char zeros[256];
+	while (h->data.len < end) { /* a write past the end leaves a hole of zeros */
+		size_t k = end - h->data.len;
+		buf_add(&h->data, zeros, k < sizeof zeros ? k : sizeof zeros);
 	}
 	memcpy(h->data.data + off, buf, size);
 	h->dirty = true;
@@ -229,11 +226,17 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static void handle_free(struct fs_handle *h);
 
+/* Release what the kernel never released (a lazy unmount can drop the last
+ * RELEASE requests), as if it had. */
 static void fs_destroy(void *private_data)
 {
 	(void)private_data;
-	while (handles)
-		handle_free(handles);
+	while (handles) {
+		struct fs_handle *h = handles;
+		if (h->tree && h->tree->release)
+			h->tree->release(h);
+		handle_free(h);
+	}
 }
 
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -337,6 +340,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	if (!t || !t->open)
 		return is_root(path) ? -EISDIR : -ENOENT;
 	struct fs_handle *h = handle_new(rest, fi->flags);
+	h->tree = t;
 	int r = t->open(rest, fi, h);
 	if (r < 0) {
 		handle_free(h);
@@ -356,6 +360,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (!t || !t->create || !*rest)
 		return -EACCES;
 	struct fs_handle *h = handle_new(rest, fi->flags);
+	h->tree = t;
 	int r = t->create(rest, mode, fi, h);
 	if (r < 0) {
 		handle_free(h);

@@ -243,11 +243,6 @@ void http_wakeup(http_t *h)
 		curl_multi_wakeup(h->multi);
 }
 
-int http_active(http_t *h)
-{
-	return h->running;
-}
-
 char *http_describe(const struct http_result *r)
 {
 	if (r->curl_code == CURLE_OPERATION_TIMEDOUT)

@@ -856,37 +856,41 @@ static char *line(const char *s)
 	return (s && *s) ? xasprintf("%s\n", s) : xstrdup("");
 }
 
-/* The content of one job file, lock held. NULL: no such file. */
-static char *job_file_text(const struct job *j, const char *file)
+/* The content of one job file, lock held. NULL: no such file. *len is the
+ * length (the prompt may hold NUL bytes). */
+static char *job_file_text(const struct job *j, const char *file, size_t *len)
 {
+	char *t = NULL;
 	if (strcmp(file, "status") == 0)
-		return line(job_status_name(j->status));
-	if (strcmp(file, "progress") == 0)
-		return xasprintf("%d\n", j->progress);
-	if (strcmp(file, "error") == 0)
-		return line(j->error);
-	if (strcmp(file, "id") == 0)
-		return line(j->id);
-	if (strcmp(file, "request.json") == 0)
-		return line(j->request_shown);
-	if (strcmp(file, "result.json") == 0)
-		return line(j->result);
-	if (strcmp(file, "ctl") == 0)
-		return xstrdup("");
-	if (strcmp(file, "prompt") == 0 && j->kind == JOB_VIDEO) {
-		char *s = xmalloc(j->source_len + 1);
-		memcpy(s, j->source, j->source_len);
-		s[j->source_len] = '\0';
-		return s;
-	}
-	if (strcmp(file, "pid") == 0 && j->kind == JOB_VIDEO && j->pid)
-		return line(j->pid);
-	if (strcmp(file, "character_id") == 0 && j->kind == JOB_CHARACTER && j->character_id)
-		return line(j->character_id);
-	if (strcmp(file, "video") == 0 && j->kind == JOB_VIDEO && j->video &&
-	    j->status == ST_SUCCEEDED)
-		return xasprintf("../../videos/%s", j->video);
-	return NULL;
+		t = line(job_status_name(j->status));
+	else if (strcmp(file, "progress") == 0)
+		t = xasprintf("%d\n", j->progress);
+	else if (strcmp(file, "error") == 0)
+		t = line(j->error);
+	else if (strcmp(file, "id") == 0)
+		t = line(j->id);
+	else if (strcmp(file, "request.json") == 0)
+		t = line(j->request_shown);
+	else if (strcmp(file, "result.json") == 0)
+		t = line(j->result);
+	else if (strcmp(file, "ctl") == 0)
+		t = xstrdup("");
+	else if (strcmp(file, "prompt") == 0 && j->kind == JOB_VIDEO) {
+		t = xmalloc(j->source_len + 1);
+		memcpy(t, j->source, j->source_len);
+		t[j->source_len] = '\0';
+		*len = j->source_len;
+		return t;
+	} else if (strcmp(file, "pid") == 0 && j->kind == JOB_VIDEO && j->pid)
+		t = line(j->pid);
+	else if (strcmp(file, "character_id") == 0 && j->kind == JOB_CHARACTER && j->character_id)
+		t = line(j->character_id);
+	else if (strcmp(file, "video") == 0 && j->kind == JOB_VIDEO && j->video &&
+		 j->status == ST_SUCCEEDED)
+		t = xasprintf("../../videos/%s", j->video);
+	if (t)
+		*len = strlen(t);
+	return t;
 }
 
 int model_job_file(enum job_kind kind, const char *name, const char *file,
@@ -894,19 +898,10 @@ int model_job_file(enum job_kind kind, const char *name, const char *file,
 {
 	model_lock();
 	struct job *j = find_job(kind, name);
-	char *text = j ? job_file_text(j, file) : NULL;
+	char *text = j ? job_file_text(j, file, len) : NULL;
 	model_unlock();
 	if (!text)
 		return -ENOENT;
-	*len = strlen(text);
-	/* prompt may hold NUL bytes; take its real length */
-	if (strcmp(file, "prompt") == 0) {
-		model_lock();
-		j = find_job(kind, name);
-		if (j)
-			*len = j->source_len;
-		model_unlock();
-	}
 	*data = text;
 	return 0;
 }
@@ -924,7 +919,8 @@ char **model_job_files(enum job_kind kind, const char *name)
 		size_t n = sizeof all / sizeof all[0], k = 0;
 		out = xcalloc(n + 1, sizeof *out);
 		for (size_t i = 0; i < n; i++) {
-			char *t = job_file_text(j, all[i]);
+			size_t len;
+			char *t = job_file_text(j, all[i], &len);
 			if (t)
 				out[k++] = xstrdup(all[i]);
 			free(t);
