@@ -6,7 +6,9 @@
  * never touch the network (account reads excepted, see engine.h).
  *
  * A NULL handler means the operation makes no sense there: fs.c answers EACCES
- * for creations and changes, ENOTSUP for extended attributes.
+ * for creations and changes, ENOTSUP for extended attributes. NULL utimens,
+ * chmod and chown succeed quietly on anything getattr finds (cp -p, editors and
+ * file managers set them right after writing).
  */
 #ifndef SORA2FS_FS_H
 #define SORA2FS_FS_H
@@ -80,6 +82,13 @@ void fs_stat_file(struct stat *st, mode_t perm, off_t size, double mtime);
 void fs_stat_link(struct stat *st, size_t target_len, double mtime);
 /* Copy a value into an xattr reply buffer (size 0: just the length). */
 int fs_xattr_reply(const char *value, size_t len, char *buf, size_t size);
+/* Apply a time, mode or owner change to a real file (no symlink following);
+ * 0 or -errno. arg: const struct timespec[2] / const mode_t * / const
+ * struct fs_owner *. Subtrees pass these to their own "which real file" code. */
+struct fs_owner { uid_t uid; gid_t gid; };
+int fs_path_utimens(const char *path, const void *arg);
+int fs_path_chmod(const char *path, const void *arg);
+int fs_path_chown(const char *path, const void *arg);
 /* Serve a read from memory. */
 int fs_read_mem(const char *data, size_t len, char *buf, size_t size, off_t off);
 /* Store a write into h->data at off (grows, zero-fills). Returns size. */

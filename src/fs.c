@@ -189,6 +189,22 @@ int fs_write_mem(struct fs_handle *h, const char *buf, size_t size, off_t off)
 	return (int)size;
 }
 
+int fs_path_utimens(const char *path, const void *arg)
+{
+	return utimensat(AT_FDCWD, path, arg, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+int fs_path_chmod(const char *path, const void *arg)
+{
+	return chmod(path, *(const mode_t *)arg & 07777) < 0 ? -errno : 0;
+}
+
+int fs_path_chown(const char *path, const void *arg)
+{
+	const struct fs_owner *o = arg;
+	return lchown(path, o->uid, o->gid) < 0 ? -errno : 0;
+}
+
 /* --- root files ---------------------------------------------------------- */
 
 static char *root_file_text(enum root_file rf, size_t *len)
@@ -488,6 +504,15 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	return -EACCES;
 }
 
+/* Times, modes and owners of files with nothing to change: fine if it exists. */
+static int quiet_if_exists(const struct fs_subtree *t, const char *rest, int otherwise)
+{
+	if (!t)
+		return otherwise;
+	struct stat st;
+	return t->getattr(rest, &st);
+}
+
 static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	(void)fi;
@@ -495,7 +520,7 @@ static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse
 	const struct fs_subtree *t = tree_of(path, &rest);
 	if (is_root(path))
 		return 0;
-	return (t && t->utimens) ? t->utimens(rest, tv) : -EACCES;
+	return (t && t->utimens) ? t->utimens(rest, tv) : quiet_if_exists(t, rest, -EACCES);
 }
 
 static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -503,7 +528,7 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	(void)fi;
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
-	return (t && t->chmod) ? t->chmod(rest, mode) : -EPERM;
+	return (t && t->chmod) ? t->chmod(rest, mode) : quiet_if_exists(t, rest, -EPERM);
 }
 
 static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -511,7 +536,7 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	(void)fi;
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
-	return (t && t->chown) ? t->chown(rest, uid, gid) : -EPERM;
+	return (t && t->chown) ? t->chown(rest, uid, gid) : quiet_if_exists(t, rest, -EPERM);
 }
 
 static int fs_unlink(const char *path)

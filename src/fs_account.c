@@ -436,27 +436,6 @@ static int acct_truncate(const char *rest, off_t size, struct fs_handle *h)
 	return acct_files[i].file == AF_NEW_KEY ? 0 : -EACCES;
 }
 
-/* Tools set times and modes after writing; nothing to change, but no error. */
-static int acct_exists_or_enoent(const char *rest)
-{
-	return !*rest || file_index(rest) >= 0 ? 0 : -ENOENT;
-}
-
-static int acct_utimens(const char *rest, const struct timespec tv[2])
-{
-	return acct_exists_or_enoent(rest);
-}
-
-static int acct_chmod(const char *rest, mode_t mode)
-{
-	return acct_exists_or_enoent(rest);
-}
-
-static int acct_chown(const char *rest, uid_t uid, gid_t gid)
-{
-	return acct_exists_or_enoent(rest);
-}
-
 static int acct_unlink(const char *rest)
 {
 	return file_index(rest) < 0 ? -ENOENT : -EACCES;
@@ -475,9 +454,6 @@ const struct fs_subtree fs_account_tree = {
 	.write = acct_write,
 	.flush = acct_flush,
 	.truncate = acct_truncate,
-	.utimens = acct_utimens,
-	.chmod = acct_chmod,
-	.chown = acct_chown,
 	.unlink = acct_unlink,
 	.rename = acct_rename,
 };

@@ -474,29 +474,6 @@ static int cfg_truncate(const char *rest, off_t size, struct fs_handle *h)
 	return exists(file_of(rest), rest) ? 0 : -ENOENT;
 }
 
-/* cp -p, editors and file managers set times and modes after writing. */
-static int cfg_exists_or_enoent(const char *rest)
-{
-	if (!*rest || strcmp(rest, defaults_dir) == 0)
-		return 0;
-	return exists(file_of(rest), rest) ? 0 : -ENOENT;
-}
-
-static int cfg_utimens(const char *rest, const struct timespec tv[2])
-{
-	return cfg_exists_or_enoent(rest);
-}
-
-static int cfg_chmod(const char *rest, mode_t mode)
-{
-	return cfg_exists_or_enoent(rest);
-}
-
-static int cfg_chown(const char *rest, uid_t uid, gid_t gid)
-{
-	return cfg_exists_or_enoent(rest);
-}
-
 static int cfg_unlink(const char *rest)
 {
 	enum cfg_file f = file_of(rest);
@@ -574,9 +551,6 @@ const struct fs_subtree fs_config_tree = {
 	.flush = cfg_flush,
 	.release = cfg_release,
 	.truncate = cfg_truncate,
-	.utimens = cfg_utimens,
-	.chmod = cfg_chmod,
-	.chown = cfg_chown,
 	.unlink = cfg_unlink,
 	.rename = cfg_rename,
 };

@@ -543,24 +543,6 @@ static int attr_k(enum job_kind kind, const char *rest, int (*apply)(const char 
 	return r;
 }
 
-static int apply_utimens(const char *path, const void *arg)
-{
-	return utimensat(AT_FDCWD, path, arg, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-}
-
-static int apply_chmod(const char *path, const void *arg)
-{
-	return chmod(path, *(const mode_t *)arg) < 0 ? -errno : 0;
-}
-
-struct owner { uid_t uid; gid_t gid; };
-
-static int apply_chown(const char *path, const void *arg)
-{
-	const struct owner *o = arg;
-	return lchown(path, o->uid, o->gid) < 0 ? -errno : 0;
-}
-
 static int unlink_k(enum job_kind kind, const char *rest)
 {
 	const char *file;
@@ -742,11 +724,11 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	static int prefix##_truncate(const char *r, off_t s, struct fs_handle *h)              \
 	{ return truncate_k(KIND, r, s, h); }                                                  \
 	static int prefix##_utimens(const char *r, const struct timespec tv[2])                \
-	{ return attr_k(KIND, r, apply_utimens, tv, 0); }                                      \
+	{ return attr_k(KIND, r, fs_path_utimens, tv, 0); }                                      \
 	static int prefix##_chmod(const char *r, mode_t m)                                     \
-	{ return attr_k(KIND, r, apply_chmod, &m, 0); }                                   \
+	{ return attr_k(KIND, r, fs_path_chmod, &m, 0); }                                   \
 	static int prefix##_chown(const char *r, uid_t u, gid_t g)                             \
-	{ struct owner o = { u, g }; return attr_k(KIND, r, apply_chown, &o, 0); }        \
+	{ struct fs_owner o = { u, g }; return attr_k(KIND, r, fs_path_chown, &o, 0); }        \
 	static int prefix##_unlink(const char *r) { return unlink_k(KIND, r); }               \
 	static int prefix##_mkdir(const char *r, mode_t m) { return mkdir_k(KIND, r, m); }    \
 	static int prefix##_rmdir(const char *r) { return rmdir_k(KIND, r); }                 \

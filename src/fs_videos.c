@@ -197,7 +197,9 @@ static int vid_rename(const char *from, const char *to, unsigned int flags)
 	return 0;
 }
 
-static int vid_utimens(const char *rest, const struct timespec tv[2])
+/* Time, mode and owner changes go to the real file (touch, chmod on a video). */
+static int on_real_video(const char *rest, int (*apply)(const char *, const void *),
+			 const void *arg)
 {
 	if (!*rest)
 		return 0;
@@ -206,37 +208,25 @@ static int vid_utimens(const char *rest, const struct timespec tv[2])
 	if (r < 0)
 		return r;
 	char *path = real_path(rest);
-	r = utimensat(AT_FDCWD, path, tv, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	r = apply(path, arg);
 	free(path);
 	return r;
+}
+
+static int vid_utimens(const char *rest, const struct timespec tv[2])
+{
+	return on_real_video(rest, fs_path_utimens, tv);
 }
 
 static int vid_chmod(const char *rest, mode_t mode)
 {
-	if (!*rest)
-		return 0;
-	struct stat real;
-	int r = video_lstat(rest, &real);
-	if (r < 0)
-		return r;
-	char *path = real_path(rest);
-	r = chmod(path, mode & 07777) < 0 ? -errno : 0;
-	free(path);
-	return r;
+	return on_real_video(rest, fs_path_chmod, &mode);
 }
 
 static int vid_chown(const char *rest, uid_t uid, gid_t gid)
 {
-	if (!*rest)
-		return 0;
-	struct stat real;
-	int r = video_lstat(rest, &real);
-	if (r < 0)
-		return r;
-	char *path = real_path(rest);
-	r = lchown(path, uid, gid) < 0 ? -errno : 0;
-	free(path);
-	return r;
+	struct fs_owner o = { uid, gid };
+	return on_real_video(rest, fs_path_chown, &o);
 }
 
 /* --- extended attributes ------------------------------------------------------ */
