@@ -91,6 +91,8 @@ int fs_path_chmod(const char *path, const void *arg);
 int fs_path_chown(const char *path, const void *arg);
 /* Serve a read from memory. */
 int fs_read_mem(const char *data, size_t len, char *buf, size_t size, off_t off);
+/* Set h->data to size bytes (cut, or zero-filled), marking it dirty. 0. */
+int fs_truncate_mem(struct fs_handle *h, size_t size);
 /* Store a write into h->data at off (grows, zero-fills). Returns size. */
 int fs_write_mem(struct fs_handle *h, const char *buf, size_t size, off_t off);
 

@@ -170,6 +170,21 @@ int fs_read_mem(const char *data, size_t len, char *buf, size_t size, off_t off)
 	return (int)n;
 }
 
+int fs_truncate_mem(struct fs_handle *h, size_t size)
+{
+	static const char zeros[256];
+	if (size < h->data.len) {
+		h->data.len = size;
+		h->data.data[size] = '\0';
+	}
+	while (h->data.len < size) { /* growing leaves a hole of zeros */
+		size_t k = size - h->data.len;
+		buf_add(&h->data, zeros, k < sizeof zeros ? k : sizeof zeros);
+	}
+	h->dirty = true;
+	return 0;
+}
+
 int fs_write_mem(struct fs_handle *h, const char *buf, size_t size, off_t off)
 {
 	if (off < 0)
@@ -179,11 +194,8 @@ int fs_write_mem(struct fs_handle *h, const char *buf, size_t size, off_t off)
 		return -EFBIG; /* settings and requests are small */
 	if (size == 0)
 		return 0;
-	static const char zeros[256];
-	while (h->data.len < end) { /* a write past the end leaves a hole of zeros */
-		size_t k = end - h->data.len;
-		buf_add(&h->data, zeros, k < sizeof zeros ? k : sizeof zeros);
-	}
+	if (end > h->data.len)
+		fs_truncate_mem(h, end);
 	memcpy(h->data.data + off, buf, size);
 	h->dirty = true;
 	return (int)size;

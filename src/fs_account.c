@@ -415,18 +415,7 @@ static int acct_truncate(const char *rest, off_t size, struct fs_handle *h)
 			return -EACCES;
 		if (size < 0 || (size_t)size > AF_MAX_REQUEST)
 			return -EFBIG;
-		if ((size_t)size <= h->data.len) {
-			h->data.len = (size_t)size;
-			if (h->data.data)
-				h->data.data[h->data.len] = '\0';
-		} else {
-			size_t grow = (size_t)size - h->data.len;
-			char *zeros = xcalloc(1, grow);
-			buf_add(&h->data, zeros, grow);
-			free(zeros);
-		}
-		h->dirty = true;
-		return 0;
+		return fs_truncate_mem(h, (size_t)size);
 	}
 	if (!*rest)
 		return -EISDIR;

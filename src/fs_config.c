@@ -455,18 +455,7 @@ static int cfg_truncate(const char *rest, off_t size, struct fs_handle *h)
 			return -EBADF;
 		if ((size_t)size > CF_MAX_SIZE)
 			return -EFBIG;
-		if ((size_t)size <= h->data.len) {
-			h->data.len = (size_t)size;
-			if (h->data.data)
-				h->data.data[h->data.len] = '\0';
-		} else {
-			size_t grow = (size_t)size - h->data.len;
-			char *zeros = xcalloc(1, grow);
-			buf_add(&h->data, zeros, grow);
-			free(zeros);
-		}
-		h->dirty = true;
-		return 0;
+		return fs_truncate_mem(h, (size_t)size);
 	}
 	/* Without a handle nothing changes: the value changes when it is written. */
 	if (!*rest || strcmp(rest, defaults_dir) == 0)
