@@ -56,6 +56,11 @@ struct job {
 	bool url_refreshed;      /* an expired download link was re-polled once */
 	bool replace_video;      /* redownload: replace the existing file */
 	bool refresh;            /* ctl refresh: poll once now, even when finished */
+	bool sending_wait;       /* the "sending" record is on its way to the disk */
+	bool sending_durable;    /* ... and is there: the submit may go out */
+	unsigned sending_seq;    /* which save of the "sending" record that was */
+	bool request_durable;    /* N.request.json is on disk */
+	bool request_queued;     /* ... or on its way */
 	struct job *next;
 };
 
@@ -135,7 +140,8 @@ void model_account_error_set(const char *text); /* NULL or "" clears */
 const char *config_peek(const char *field);
 struct job *model_jobs(void);              /* list head */
 struct job *job_by_serial(unsigned serial);
-/* Persist the job record (atomically; durable when sync). */
+/* Persist the job record (atomically; durable when sync): serialised now, written
+ * by the writer thread after the lock is released. */
 void job_save(struct job *j, bool sync);
 /* State changes: each persists and reports the change. */
 void job_set_status(struct job *j, enum job_status s);
@@ -143,7 +149,11 @@ void job_set_error(struct job *j, const char *fmt, ...) __attribute__((format(pr
 void job_clear_error(struct job *j);
 void job_set_progress(struct job *j, int progress);
 void job_set_result(struct job *j, const char *result_json);
-void job_set_submitting(struct job *j, const char *host);  /* SENDING, durable */
+/* SENDING: the record is queued for the disk and the job is busy until it is
+ * there; then sending_durable is set and the engine woken to send it. If it
+ * cannot be written, submit goes back to NONE with the file and errno in error,
+ * and the engine tries again later. */
+void job_set_submitting(struct job *j, const char *host);
 void job_set_submitted(struct job *j, const char *id);      /* ACCEPTED + running, durable; active_tasks */
 void job_set_failed(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The task succeeded upstream with these results. Videos go to downloading. */

@@ -14,6 +14,8 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+#include "writer.h"
+
 enum studio_file { SF_CONFIG, SF_HISTORY, SF_ACTIVE, SF_TIMES, SF__COUNT };
 
 /* Remember where the studio is (creates nothing). */
@@ -28,11 +30,25 @@ const char *studio_scratch_dir(int kind);   /* 0 = jobs, 1 = characters */
  * A file that is not valid JSON, or of the wrong shape, is an error with *err
  * naming the file: it is never replaced. */
 int studio_load(enum studio_file f, cJSON **out, char **err);
+/* Write one Web Studio file now, in the caller (config.json: the caller waits
+ * for the result). 0 or -errno (logged). */
 int studio_save(enum studio_file f, const cJSON *json);
+/* Queue the write on the writer thread (history, active tasks, task times). */
+void studio_save_async(enum studio_file f, const cJSON *json);
+const char *studio_file_path(enum studio_file f);
 
-/* Job records. load calls fn for each record (in serial order). */
-int studio_load_jobs(void (*fn)(const cJSON *record, void *ctx), void *ctx, char **err);
-int studio_save_job(unsigned serial, const cJSON *record, bool sync);
+/* Job records (see job_record.h). load calls fn for each state record, with its
+ * request part or NULL (in serial order). */
+int studio_load_jobs(void (*fn)(const cJSON *record, const cJSON *request, void *ctx),
+		     void *ctx, char **err);
+char *studio_job_path(unsigned serial);     /* malloc'd data/sora2fs/jobs/N.json */
+/* Queued on the writer thread; done (may be NULL) gets the result. */
+void studio_save_job(unsigned serial, const cJSON *record, bool sync,
+		     writer_done_fn done, void *ctx);
+/* The unchanging part, written once (durably) before the first state record. */
+void studio_save_job_request(unsigned serial, cJSON *request, writer_done_fn done, void *ctx);
 void studio_delete_job(unsigned serial);
+/* Temp files left by a crashed daemon (data/, job records, downloads). */
+void studio_clean_leftovers(const char *downloads_dir);
 
 #endif

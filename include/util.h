@@ -54,6 +54,12 @@ int read_file(const char *path, size_t max, char **data, size_t *len);
 /* Write data to path atomically: temp file in the same directory, fsync, rename,
  * fsync of the directory. mode is applied to the new file. Returns 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* write(2) until done (EINTR retried). 0 or -errno. */
+int write_all(int fd, const void *data, size_t len);
+/* The directory part of path ("." when there is none), malloc'd. */
+char *dir_of(const char *path);
+/* fsync a directory (filesystems that cannot count as done). 0 or -errno. */
+int fsync_dir(const char *dir);
 /* mkdir -p with mode for created directories. Returns 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
 

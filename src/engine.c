@@ -24,10 +24,12 @@
 
 #include "api.h"
 #include "download.h"
+#include "failpoint.h"
 #include "http.h"
 #include "log.h"
 #include "model.h"
 #include "util.h"
+#include "writer.h"
 
 #define MAX_REJECTED_SUBMITS 5
 #define MAX_DOWNLOAD_ATTEMPTS 5
@@ -179,9 +181,13 @@ static void start_submit(struct job *j, int host_idx)
 	char *json = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	char *url = join_url(hosts[host_idx], path);
-	/* Persisted before the request leaves: after a crash we know the outcome
-	 * is unknown instead of sending it again. */
-	job_set_submitting(j, hosts[host_idx]);
+	/* The "sending" record is already on disk (job_set_submitting): after a
+	 * crash the outcome is known to be unknown instead of sent again. */
+	if (!j->host || strcmp(j->host, hosts[host_idx]) != 0) {
+		free(j->host);
+		j->host = xstrdup(hosts[host_idx]);
+		job_save(j, false);
+	}
 	struct http_opts o = api_opts(true);
 	struct xfer *x = xfer_new(X_SUBMIT, j->serial, host_idx);
 	if (http_post(e.http, url, config_peek("api_key"), json, &o, on_submit, x) < 0) {
@@ -298,7 +304,7 @@ static void on_submit(const struct http_result *res, void *ctx)
 			log_info("%s: %s unreachable (%s), trying %s", j->name, hosts[x->host_idx],
 				 desc, hosts[x->host_idx + 1]);
 			free(desc);
-			j->submit = SUBMIT_NONE;
+			/* still "sending" on disk: the record stays true for the next host */
 			start_submit(j, x->host_idx + 1);
 		} else if (!res->sent) {
 			char *desc = http_describe(res);
@@ -310,6 +316,7 @@ static void on_submit(const struct http_result *res, void *ctx)
 			j->next_at = now_mono() + d;
 			free(desc);
 		} else {
+			failpoint("submit-answered");
 			handle_submit_answer(j, res);
 		}
 	}
@@ -511,24 +518,48 @@ static void start_download(struct job *j)
 	log_debug("%s: downloading to %s", j->name, name);
 }
 
-static void finish_download(struct job *j, struct xfer *x, const struct http_result *res)
+/* Check, fsync and rename the video without the model's lock (a 1 GiB video
+ * takes a while); the job stays busy meanwhile. Lock not held on entry or exit. */
+static void finish_download(unsigned serial, struct xfer *x, const struct http_result *res,
+			    bool replace)
 {
 	char *err = NULL;
-	bool replace = j->replace_video;
+	/* the record naming the reserved file is on disk before the file is */
+	writer_flush();
 	int r = download_commit(&x->dl, res->content_length, replace, &err);
-	for (int tries = 0; r == -EEXIST && tries < 3; tries++) {
+	model_lock();
+	struct job *j = job_by_serial(serial);
+	for (int tries = 0; r == -EEXIST && j && tries < 3; tries++) {
 		/* someone put a file of that name there meanwhile: pick another */
 		free(j->video);
 		j->video = NULL;
-		r = download_rename_to(&x->dl, job_reserve_video(j));
+		char *name = xstrdup(job_reserve_video(j));
+		model_unlock();
+		writer_flush();
+		r = download_rename_to(&x->dl, name);
+		free(name);
+		model_lock();
+		j = job_by_serial(serial);
 	}
-	if (r == 0) {
-		job_set_video_done(j);
+	if (r == -EEXIST)
+		download_abort(&x->dl);
+	if (r == 0)
+		failpoint("video-renamed");
+	if (!j) {
+		if (r == 0)
+			log_warn("a job was forgotten while its video was saved; the video stays in %s",
+				 model_downloads_dir());
 	} else {
-		if (r == -EEXIST)
-			download_abort(&x->dl);
-		download_trouble(j, err ? err : "cannot move the video into place");
+		j->busy = false;
+		if (r == 0 && j->status == ST_DOWNLOADING)
+			job_set_video_done(j);
+		else if (r == 0)
+			log_warn("jobs/%s: the video was saved as %s while the job became %s",
+				 j->name, j->video, job_status_name(j->status));
+		else
+			download_trouble(j, err ? err : "cannot move the video into place");
 	}
+	model_unlock();
 	free(err);
 }
 
@@ -546,28 +577,32 @@ static void on_download(const struct http_result *res, void *ctx)
 		download_abort(&x->dl);
 		if (j)
 			j->busy = false;
+	} else if (res->curl_code == 0 && (res->status == 200 || res->status == 206)) {
+		bool replace = j->replace_video;
+		unsigned serial = j->serial;
+		/* busy stays true until finish_download has placed the file */
+		model_unlock();
+		finish_download(serial, x, res, replace);
+		free(x);
+		return;
 	} else {
 		j->busy = false;
-		if (res->curl_code == 0 && (res->status == 200 || res->status == 206)) {
-			finish_download(j, x, res);
+		download_abort(&x->dl);
+		char *desc = http_describe(res);
+		bool gone = res->status == 403 || res->status == 404 || res->status == 410;
+		if (gone && !j->url_refreshed) {
+			/* links expire: ask the API once for a fresh one */
+			j->url_refreshed = true;
+			j->refresh = true;
+			job_set_error(j, "the video link answered %s; asking the API for a new link", desc);
+		} else if (gone) {
+			job_set_failed(j, "the video link has expired (%s); the API gives links "
+				       "for about 2 hours after a task succeeds. Write "
+				       "redownload to ctl to try again.", desc);
 		} else {
-			download_abort(&x->dl);
-			char *desc = http_describe(res);
-			bool gone = res->status == 403 || res->status == 404 || res->status == 410;
-			if (gone && !j->url_refreshed) {
-				/* links expire: ask the API once for a fresh one */
-				j->url_refreshed = true;
-				j->refresh = true;
-				job_set_error(j, "the video link answered %s; asking the API for a new link", desc);
-			} else if (gone) {
-				job_set_failed(j, "the video link has expired (%s); the API gives links "
-					       "for about 2 hours after a task succeeds. Write "
-					       "redownload to ctl to try again.", desc);
-			} else {
-				download_trouble(j, desc);
-			}
-			free(desc);
+			download_trouble(j, desc);
 		}
+		free(desc);
 	}
 	model_unlock();
 	free(x);
@@ -766,7 +801,7 @@ static void fail_account_stopping(struct acct_req *a)
 static bool counts_as_active(const struct job *j)
 {
 	return (j->status == ST_RUNNING && j->submit == SUBMIT_ACCEPTED) ||
-	       (j->busy && j->submit == SUBMIT_SENDING);
+	       (j->status == ST_QUEUED && j->submit == SUBMIT_SENDING); /* saving or sending */
 }
 
 /* Start what is due; returns seconds until the next thing is due. Lock held. */
@@ -789,6 +824,12 @@ static double schedule(void)
 		}
 		switch (j->status) {
 		case ST_QUEUED:
+			if (j->submit == SUBMIT_SENDING && j->sending_durable) {
+				/* its "sending" record is on disk now: send it */
+				j->sending_durable = false;
+				start_submit(j, 0);
+				break;
+			}
 			if (j->submit != SUBMIT_NONE)
 				break;
 			if (!have_key) {
@@ -797,7 +838,12 @@ static double schedule(void)
 			}
 			if (active >= o->max_active)
 				break;
-			start_submit(j, 0);
+			{
+				const char *hosts[2];
+				host_list(hosts);
+				/* persisted first; sent once it is on disk (above) */
+				job_set_submitting(j, hosts[0]);
+			}
 			active++;
 			break;
 		case ST_RUNNING:

@@ -22,6 +22,7 @@
 #include "fs.h"
 #include "log.h"
 #include "model.h"
+#include "writer.h"
 #include "options.h"
 #include "util.h"
 
@@ -416,7 +417,13 @@ int main(int argc, char *argv[])
 	struct fuse_session *se = fuse_get_session(f);
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out_unmount;
-	int r = engine_start();
+	/* after fuse_daemonize: threads do not survive its fork */
+	int r = writer_start();
+	if (r < 0) {
+		log_error("cannot start the writer thread: %s", strerror(-r));
+		goto out_signals;
+	}
+	r = engine_start();
 	if (r < 0) {
 		log_error("cannot start the engine: %s", strerror(-r));
 		goto out_signals;

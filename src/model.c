@@ -18,16 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "failpoint.h"
+#include "job_record.h"
 #include "json_file.h"
+#include "mp4.h"
 #include "log.h"
 #include "names.h"
 #include "api.h"
 #include "prompt.h"
 #include "studio.h"
 #include "util.h"
+#include "writer.h"
 
 #define LOCAL_FILE_MAX (20u * 1024 * 1024)
 
@@ -56,14 +61,6 @@ static const char *const status_names[] = {
 const char *job_status_name(enum job_status s)
 {
 	return status_names[s];
-}
-
-static int status_from_name(const char *s)
-{
-	for (int i = 0; s && i < 6; i++)
-		if (strcmp(status_names[i], s) == 0)
-			return i;
-	return -1;
 }
 
 static const char *kind_dir(enum job_kind k)
@@ -164,44 +161,87 @@ static void set_str(char **field, const char *value)
 	free(old);
 }
 
-static cJSON *job_to_json(const struct job *j)
+static struct job *job_by_serial_locked(unsigned serial);
+
+/* Saves of one job that someone waits for share a save_ctx; the last to land
+ * (on the writer thread) decides. */
+struct save_ctx {
+	unsigned serial;
+	int pending, rc;
+	struct writer_wait *wait;
+};
+
+static void save_landed(int rc, void *ctx);
+
+static struct save_ctx *save_ctx_new(unsigned serial)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "serial", j->serial);
-	cJSON_AddStringToObject(o, "kind", j->kind == JOB_VIDEO ? "video" : "character");
-	cJSON_AddStringToObject(o, "name", j->name);
-	/* The prompt bytes may not be UTF-8; cJSON keeps them as they are. */
-	char *src = xstrndup(j->source ? j->source : "", j->source_len);
-	cJSON_AddStringToObject(o, "source", src);
-	free(src);
-	json_set_str(o, "source_file", j->source_file);
-	if (j->request)
-		cJSON_AddItemToObject(o, "request", cJSON_Duplicate(j->request, 1));
-	json_set_str(o, "request_shown", j->request_shown);
-	json_set_str(o, "id", j->id);
-	json_set_str(o, "host", j->host);
-	cJSON_AddStringToObject(o, "status", job_status_name(j->status));
-	cJSON_AddStringToObject(o, "submit", j->submit == SUBMIT_NONE ? "none"
-				: j->submit == SUBMIT_SENDING ? "sending" : "accepted");
-	cJSON_AddNumberToObject(o, "progress", j->progress);
-	json_set_str(o, "error", j->error);
-	json_set_str(o, "result", j->result);
-	json_set_str(o, "url", j->url);
-	json_set_str(o, "pid", j->pid);
-	json_set_str(o, "character_id", j->character_id);
-	json_set_str(o, "video", j->video);
-	cJSON_AddNumberToObject(o, "created", j->created);
-	cJSON_AddNumberToObject(o, "started", j->started);
-	cJSON_AddNumberToObject(o, "finished", j->finished);
-	cJSON_AddBoolToObject(o, "upstream_succeeded", j->upstream_succeeded);
-	return o;
+	struct save_ctx *c = xcalloc(1, sizeof *c);
+	c->serial = serial;
+	return c;
 }
 
+/* Queue the request part if it is not on disk (old records, a full disk). */
+static void save_request_part(struct job *j, struct save_ctx *c)
+{
+	if (j->request_durable || j->request_queued)
+		return;
+	j->request_queued = true;
+	cJSON *req = job_record_request(j);
+	c->pending++;
+	studio_save_job_request(j->serial, req, save_landed, c);
+	cJSON_Delete(req);
+}
+
+static void save_state_part(struct job *j, bool sync, struct save_ctx *c)
+{
+	cJSON *rec = job_record_state(j);
+	if (c)
+		c->pending++;
+	studio_save_job(j->serial, rec, sync, c ? save_landed : NULL, c);
+	cJSON_Delete(rec);
+}
+
+/* The record is copied (serialised) here, under the lock, and written by the
+ * writer thread after it: the request part first if it is not on disk yet,
+ * then the state. */
 void job_save(struct job *j, bool sync)
 {
-	cJSON *rec = job_to_json(j);
-	studio_save_job(j->serial, rec, sync);
-	cJSON_Delete(rec);
+	struct save_ctx *c = NULL;
+	if (!j->request_durable && !j->request_queued) {
+		c = save_ctx_new(j->serial);
+		save_request_part(j, c);
+	}
+	save_state_part(j, sync, c);
+}
+
+/* Writer thread, no lock: one save sharing c landed. */
+static void save_landed(int rc, void *ctx)
+{
+	struct save_ctx *c = ctx;
+	if (rc < 0 && c->rc == 0)
+		c->rc = rc;
+	if (--c->pending > 0)
+		return;
+	model_lock();
+	struct job *j = job_by_serial_locked(c->serial);
+	if (j && j->request_queued) {
+		j->request_queued = false;
+		j->request_durable = c->rc == 0 || j->request_durable;
+	}
+	model_unlock();
+	if (c->wait)
+		writer_wait_done(c->rc, c->wait);
+	free(c);
+}
+
+/* A new job: the unchanging part first, then the state that points at it.
+ * With wait, the caller waits (after unlocking) for both to be on disk. */
+static void job_save_new(struct job *j, struct writer_wait *wait)
+{
+	struct save_ctx *c = save_ctx_new(j->serial);
+	c->wait = wait;
+	save_request_part(j, c);
+	save_state_part(j, true, c);
 }
 
 static void job_free(struct job *j)
@@ -251,6 +291,11 @@ struct job *model_jobs(void)
 	return m.jobs;
 }
 
+static struct job *job_by_serial_locked(unsigned serial)
+{
+	return job_by_serial(serial);
+}
+
 struct job *job_by_serial(unsigned serial)
 {
 	for (struct job *j = m.jobs; j; j = j->next)
@@ -259,46 +304,14 @@ struct job *job_by_serial(unsigned serial)
 	return NULL;
 }
 
-static void load_record(const cJSON *r, void *ctx)
+static void load_record(const cJSON *r, const cJSON *req, void *ctx)
 {
 	(void)ctx;
-	const char *name = json_str(r, "name");
-	int status = status_from_name(json_str(r, "status"));
-	if (!name || !name_valid(name) || status < 0) {
-		log_error("job record %u has no valid name or status; ignored",
-			  (unsigned)json_num(r, "serial", 0));
+	struct job *j = job_record_load(r, req);
+	if (!j)
 		return;
-	}
-	struct job *j = xcalloc(1, sizeof *j);
-	j->serial = (unsigned)json_num(r, "serial", 0);
-	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
-		  ? JOB_CHARACTER : JOB_VIDEO;
-	j->name = xstrdup(name);
-	const char *src = json_str(r, "source");
-	j->source = xstrdup(src ? src : "");
-	j->source_len = strlen(j->source);
-	j->source_file = xstrdup(json_str(r, "source_file"));
-	const cJSON *req = cJSON_GetObjectItemCaseSensitive(r, "request");
-	j->request = cJSON_IsObject(req) ? cJSON_Duplicate(req, 1) : NULL;
-	j->request_shown = xstrdup(json_str(r, "request_shown"));
-	j->id = xstrdup(json_str(r, "id"));
-	j->host = xstrdup(json_str(r, "host"));
-	j->status = (enum job_status)status;
-	const char *sub = json_str(r, "submit");
-	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
-		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
-	j->progress = (int)json_num(r, "progress", 0);
-	j->error = xstrdup(json_str(r, "error"));
-	j->result = xstrdup(json_str(r, "result"));
-	j->url = xstrdup(json_str(r, "url"));
-	j->pid = xstrdup(json_str(r, "pid"));
-	j->character_id = xstrdup(json_str(r, "character_id"));
-	j->video = xstrdup(json_str(r, "video"));
-	j->created = json_num(r, "created", now_wall());
-	j->started = json_num(r, "started", 0);
-	j->finished = json_num(r, "finished", 0);
-	j->upstream_succeeded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "upstream_succeeded"));
-	j->mtime = j->finished > 0 ? j->finished : j->created;
+	/* an old single-file record gets its request part at its next save */
+	j->request_durable = req != NULL;
 	if (j->serial >= m.next_serial)
 		m.next_serial = j->serial + 1;
 	if (find_job(j->kind, j->name)) {
@@ -309,11 +322,37 @@ static void load_record(const cJSON *r, void *ctx)
 	job_append(j);
 }
 
+/* A crash between the video's rename and the saves after it leaves a job
+ * "downloading" whose video is already complete in downloads: keep that file
+ * (never a second download as NAME-2.mp4). Reads the file: no lock held (the
+ * mount is not up yet). */
+static bool video_complete(const struct job *j)
+{
+	if (j->kind != JOB_VIDEO || j->status != ST_DOWNLOADING || !j->video)
+		return false;
+	char *path = xasprintf("%s/%s", m.opt.downloads_dir, j->video);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return false;
+	char *err = NULL;
+	bool ok = mp4_check_fd(fd, -1, &err) == 0;
+	close(fd);
+	free(err);
+	return ok;
+}
+
+static void job_set_video_done_at(struct job *j, double when);
+
 /* What a restart means for each job: a submit that was on the wire when we
  * stopped has an unknown fate and is never sent again on our own. */
-static void resume_job(struct job *j)
+static void resume_job(struct job *j, bool video_there)
 {
-	if (j->status == ST_QUEUED && j->submit == SUBMIT_SENDING) {
+	if (video_there) {
+		log_info("jobs/%s: videos/%s was complete when sora2fs stopped; kept",
+			 j->name, j->video);
+		job_set_video_done_at(j, j->finished > 0 ? j->finished : now_wall());
+	} else if (j->status == ST_QUEUED && j->submit == SUBMIT_SENDING) {
 		job_set_failed(j, "sora2fs stopped while submitting this job, so its outcome is "
 			       "unknown: a task may have been created and billed. Check your "
 			       "account, then write retry to ctl to submit again.");
@@ -327,21 +366,50 @@ static char *shown_text(enum job_kind kind, const cJSON *shown);
 /* --- Web Studio files --------------------------------------------------- */
 
 /* The Web Studio expects every key to be there. */
-static void save_config(void)
+static void config_fill(cJSON *cfg)
 {
 	static const char *const keys[] = { "api_key", "token" };
 	for (size_t i = 0; i < 2; i++)
-		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m.config, keys[i])))
-			json_set_str(m.config, keys[i], "");
-	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m.config, "host_mode")))
-		json_set_str(m.config, "host_mode", "auto");
-	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m.config, "query_defaults"))) {
-		cJSON_DeleteItemFromObjectCaseSensitive(m.config, "query_defaults");
-		cJSON_AddItemToObject(m.config, "query_defaults", cJSON_CreateObject());
+		if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cfg, keys[i])))
+			json_set_str(cfg, keys[i], "");
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cfg, "host_mode")))
+		json_set_str(cfg, "host_mode", "auto");
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cfg, "query_defaults"))) {
+		cJSON_DeleteItemFromObjectCaseSensitive(cfg, "query_defaults");
+		cJSON_AddItemToObject(cfg, "query_defaults", cJSON_CreateObject());
 	}
-	studio_save(SF_CONFIG, m.config);
 }
-static void save_history(void) { studio_save(SF_HISTORY, m.history); }
+
+/* config.json writes, one at a time: copy, change, save, then show. */
+static pthread_mutex_t config_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Change a copy of the configuration, write it (outside the model's lock, in
+ * the caller, which waits for its own write only), and only once it is on disk
+ * make it the one the mount shows. change returns 0, 1 (nothing to do) or -errno. */
+static int config_change(int (*change)(cJSON *cfg, void *arg), void *arg)
+{
+	pthread_mutex_lock(&config_write_lock);
+	model_lock();
+	cJSON *copy = cJSON_Duplicate(m.config, 1);
+	model_unlock();
+	int r = change(copy, arg);
+	if (r == 0) {
+		config_fill(copy);
+		r = studio_save(SF_CONFIG, copy);
+	}
+	if (r == 0) {
+		model_lock();
+		cJSON *old = m.config;
+		m.config = copy;
+		copy = old; /* freed below, after the lock: config_peek pointers die with it */
+		model_unlock();
+	}
+	cJSON_Delete(copy);
+	pthread_mutex_unlock(&config_write_lock);
+	return r;
+}
+
+static void save_history(void) { studio_save_async(SF_HISTORY, m.history); }
 
 static void active_remove(const char *id)
 {
@@ -356,7 +424,7 @@ static void active_remove(const char *id)
 		}
 	}
 	if (changed)
-		studio_save(SF_ACTIVE, m.active);
+		studio_save_async(SF_ACTIVE, m.active);
 }
 
 static char *job_prompt_text(const struct job *j)
@@ -402,7 +470,7 @@ static void adopt_active_tasks(void)
 		j->created = j->started = st > 0 ? st : now_wall();
 		j->mtime = j->created;
 		job_append(j);
-		job_save(j, true);
+		job_save_new(j, NULL);
 		log_info("adopted task %s left running by the Web Studio as jobs/%s", id, j->name);
 	}
 }
@@ -431,12 +499,22 @@ int model_init(const struct options *opt, char **err)
 		goto fail;
 	register_secrets();
 	m.next_serial = 1;
+	studio_clean_leftovers(opt->downloads_dir);
 	r = studio_load_jobs(load_record, NULL, err);
 	if (r < 0)
 		goto fail;
-	model_lock();
+	size_t n = 0;
 	for (struct job *j = m.jobs; j; j = j->next)
-		resume_job(j);
+		n++;
+	bool *there = xcalloc(n + 1, sizeof *there);
+	n = 0;
+	for (struct job *j = m.jobs; j; j = j->next)
+		there[n++] = video_complete(j);
+	model_lock();
+	n = 0;
+	for (struct job *j = m.jobs; j; j = j->next)
+		resume_job(j, there[n++]);
+	free(there);
 	adopt_active_tasks();
 	model_unlock();
 	return 0;
@@ -451,6 +529,8 @@ fail:
 
 void model_shutdown(void)
 {
+	/* everything queued reaches the disk; callbacks may still take the lock */
+	writer_stop();
 	model_lock();
 	while (m.jobs) {
 		struct job *j = m.jobs;
@@ -512,6 +592,21 @@ char *model_config_get(const char *field)
 	return out;
 }
 
+struct set_arg {
+	const char *field, *value;
+	char *old;
+};
+
+static int set_field(cJSON *cfg, void *arg)
+{
+	struct set_arg *a = arg;
+	a->old = xstrdup(json_str(cfg, a->field));
+	if (strcmp(a->field, "host_mode") != 0)
+		log_add_secret(a->value); /* before anything can print it */
+	json_set_str(cfg, a->field, a->value);
+	return 0;
+}
+
 int model_config_set(const char *field, const char *value, char **err)
 {
 	if (!config_field_ok(field)) {
@@ -527,13 +622,17 @@ int model_config_set(const char *field, const char *value, char **err)
 		*err = xasprintf("%s must be one line", field);
 		return -EINVAL;
 	}
-	model_lock();
-	if (strcmp(field, "host_mode") != 0) {
-		log_forget_secret(json_str(m.config, field));
-		log_add_secret(value);
+	struct set_arg a = { field, value, NULL };
+	int r = config_change(set_field, &a);
+	if (r < 0) {
+		*err = xasprintf("cannot save %s: %s", studio_file_path(SF_CONFIG), strerror(-r));
+		free(a.old);
+		return r;
 	}
-	json_set_str(m.config, field, value);
-	save_config();
+	if (strcmp(field, "host_mode") != 0 && a.old && strcmp(a.old, value) != 0)
+		log_forget_secret(a.old);
+	free(a.old);
+	model_lock();
 	queue_change("/config/%s", field);
 	/* A new key may unblock queued jobs. */
 	wake_engine();
@@ -542,14 +641,19 @@ int model_config_set(const char *field, const char *value, char **err)
 	return 0;
 }
 
-static cJSON *defaults_obj(bool create)
+static cJSON *defaults_in(cJSON *cfg, bool create)
 {
-	cJSON *d = cJSON_GetObjectItemCaseSensitive(m.config, "query_defaults");
+	cJSON *d = cJSON_GetObjectItemCaseSensitive(cfg, "query_defaults");
 	if (!cJSON_IsObject(d) && create) {
-		cJSON_DeleteItemFromObjectCaseSensitive(m.config, "query_defaults");
-		d = cJSON_AddObjectToObject(m.config, "query_defaults");
+		cJSON_DeleteItemFromObjectCaseSensitive(cfg, "query_defaults");
+		d = cJSON_AddObjectToObject(cfg, "query_defaults");
 	}
 	return cJSON_IsObject(d) ? d : NULL;
+}
+
+static cJSON *defaults_obj(bool create)
+{
+	return defaults_in(m.config, create);
 }
 
 void strv_free(char **v)
@@ -589,19 +693,38 @@ int model_default_get(const char *name, char **text)
 	return r;
 }
 
+struct default_arg {
+	const char *name;
+	const cJSON *value;
+};
+
+static int default_put(cJSON *cfg, void *arg)
+{
+	struct default_arg *a = arg;
+	cJSON *d = defaults_in(cfg, true);
+	cJSON *v = cJSON_Duplicate(a->value, 1);
+	if (cJSON_GetObjectItemCaseSensitive(d, a->name))
+		cJSON_ReplaceItemInObjectCaseSensitive(d, a->name, v);
+	else
+		cJSON_AddItemToObject(d, a->name, v);
+	return 0;
+}
+
 int model_default_set(const char *name, const char *text, char **err)
 {
 	cJSON *value = NULL;
 	int r = param_from_text(name, text, &value, err);
 	if (r < 0)
 		return r;
+	struct default_arg a = { name, value };
+	r = config_change(default_put, &a);
+	if (r < 0) {
+		*err = xasprintf("cannot save %s: %s", studio_file_path(SF_CONFIG), strerror(-r));
+		cJSON_Delete(value);
+		return r;
+	}
+	cJSON_Delete(value);
 	model_lock();
-	cJSON *d = defaults_obj(true);
-	if (cJSON_GetObjectItemCaseSensitive(d, name))
-		cJSON_ReplaceItemInObjectCaseSensitive(d, name, value);
-	else
-		cJSON_AddItemToObject(d, name, value);
-	save_config();
 	queue_change("/config/defaults");
 	queue_change("/config/defaults/%s", name);
 	model_unlock();
@@ -609,19 +732,24 @@ int model_default_set(const char *name, const char *text, char **err)
 	return 0;
 }
 
+static int default_drop(cJSON *cfg, void *arg)
+{
+	cJSON *d = defaults_in(cfg, false);
+	if (!d || !cJSON_GetObjectItemCaseSensitive(d, arg))
+		return -ENOENT;
+	cJSON_DeleteItemFromObjectCaseSensitive(d, arg);
+	return 0;
+}
+
 int model_default_remove(const char *name)
 {
-	model_lock();
-	cJSON *d = defaults_obj(false);
-	int r = -ENOENT;
-	if (d && cJSON_GetObjectItemCaseSensitive(d, name)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(d, name);
-		save_config();
+	int r = config_change(default_drop, (void *)name);
+	if (r == 0) {
+		model_lock();
 		queue_change("/config/defaults");
 		queue_change("/config/defaults/%s", name);
-		r = 0;
+		model_unlock();
 	}
-	model_unlock();
 	return r;
 }
 
@@ -813,7 +941,10 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	cJSON_Delete(shown);
 	cJSON_Delete(req);
 	job_append(j);
-	job_save(j, true);
+	/* the drop returns once its job is on disk */
+	struct writer_wait saved;
+	writer_wait_init(&saved);
+	job_save_new(j, &saved);
 	job_changed(j);
 	if (r == 0) {
 		wake_engine();
@@ -823,7 +954,13 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 		r = -EINVAL;
 	}
 	*name = xstrdup(j->name);
+	char *path = studio_job_path(j->serial);
 	model_unlock();
+	int w = writer_wait(&saved);
+	if (w < 0)
+		/* the job stays (and says why); its submit waits for the disk */
+		log_error("%s/%s: cannot save %s: %s", kind_dir(kind), *name, path, strerror(-w));
+	free(path);
 	free(err);
 	return r;
 }
@@ -1273,11 +1410,64 @@ void job_set_result(struct job *j, const char *result_json)
 	job_changed(j);
 }
 
+struct sending_ctx {
+	unsigned serial, seq;
+};
+
+/* Writer thread: the "sending" record is on disk, or could not be written. */
+static void sending_saved(int rc, void *ctx)
+{
+	struct sending_ctx *c = ctx;
+	model_lock();
+	struct job *j = job_by_serial(c->serial);
+	if (j && j->sending_wait && j->sending_seq == c->seq) {
+		j->sending_wait = false;
+		j->busy = false;
+		if (j->submit == SUBMIT_SENDING && j->status == ST_QUEUED) {
+			if (rc == 0 && !j->request_durable) {
+				char *path = studio_job_path(j->serial);
+				j->submit = SUBMIT_NONE;
+				job_set_error(j, "cannot save the request part of %s yet; nothing was "
+					      "sent, trying again when it can be saved", path);
+				free(path);
+				j->next_at = now_mono() + 1.0;
+			} else if (rc == 0) {
+				j->sending_durable = true;
+				failpoint("sending-saved");
+			} else {
+				char *path = studio_job_path(j->serial);
+				j->submit = SUBMIT_NONE;
+				job_set_error(j, "cannot save %s: %s; nothing was sent, trying again "
+					      "when it can be saved", path, strerror(-rc));
+				free(path);
+				j->next_at = now_mono() + 1.0;
+			}
+		}
+		wake_engine();
+	}
+	model_unlock();
+	free(c);
+}
+
 void job_set_submitting(struct job *j, const char *host)
 {
 	j->submit = SUBMIT_SENDING;
 	set_str(&j->host, host);
-	job_save(j, true);
+	j->sending_durable = false;
+	j->sending_wait = true;
+	j->busy = true;
+	struct sending_ctx *c = xcalloc(1, sizeof *c);
+	c->serial = j->serial;
+	c->seq = ++j->sending_seq;
+	/* the request part too, if a full disk kept it out so far: FIFO puts it
+	 * first, and the state record is only renamed into place after it */
+	if (!j->request_durable && !j->request_queued) {
+		struct save_ctx *rc = save_ctx_new(j->serial);
+		save_request_part(j, rc);
+	}
+	cJSON *rec = job_record_state(j);
+	studio_save_job(j->serial, rec, true, sending_saved, c);
+	cJSON_Delete(rec);
 }
 
 void job_set_submitted(struct job *j, const char *id)
@@ -1298,9 +1488,9 @@ void job_set_submitted(struct job *j, const char *id)
 		free(p);
 		cJSON_AddNumberToObject(t, "start_time", (double)(long long)j->started);
 		cJSON_AddItemToArray(m.active, t);
-		studio_save(SF_ACTIVE, m.active);
+		studio_save_async(SF_ACTIVE, m.active);
 		json_set_num(m.times, id, (double)(long long)j->started);
-		studio_save(SF_TIMES, m.times);
+		studio_save_async(SF_TIMES, m.times);
 	}
 }
 
@@ -1374,6 +1564,13 @@ static char *local_time_text(double t)
 
 void job_set_video_done(struct job *j)
 {
+	job_set_video_done_at(j, now_wall());
+}
+
+/* History first, then the record: a crash between the two leaves a record
+ * saying "downloading" next to a complete video, which the next mount keeps. */
+static void job_set_video_done_at(struct job *j, double when)
+{
 	/* history: newest first, in the Web Studio's shape */
 	cJSON *e = history_entry(j->video);
 	bool fresh = e == NULL;
@@ -1383,14 +1580,16 @@ void job_set_video_done(struct job *j)
 	char *p = job_prompt_text(j);
 	json_set_str(e, "prompt", p);
 	free(p);
-	char *t = local_time_text(now_wall());
-	json_set_str(e, "time", t);
-	free(t);
+	if (fresh || !json_str(e, "time")) {
+		char *t = local_time_text(when);
+		json_set_str(e, "time", t);
+		free(t);
+	}
 	json_set_str(e, "id", j->id);
 	json_set_str(e, "pid", j->pid);
 	json_set_str(e, "url", j->url);
 	double start = j->started > 0 ? j->started : j->created;
-	json_set_num(e, "duration_seconds", (double)(long long)(now_wall() - start));
+	json_set_num(e, "duration_seconds", (double)(long long)(when - start));
 	if (fresh)
 		cJSON_InsertItemInArray(m.history, 0, e);
 	save_history();
@@ -1401,7 +1600,7 @@ void job_set_video_done(struct job *j)
 	active_remove(j->id);
 	j->status = ST_SUCCEEDED;
 	j->progress = 100;
-	j->finished = now_wall();
+	j->finished = when;
 	j->replace_video = false;
 	set_str(&j->error, NULL);
 	job_save(j, true);

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "json_file.h"
 #include "log.h"
 #include "util.h"
+#include "writer.h"
 
 static struct {
 	char *data;       /* STUDIO/data */
@@ -105,6 +107,22 @@ int studio_load(enum studio_file f, cJSON **out, char **err)
 	return 0;
 }
 
+static char *json_text(const cJSON *json, size_t *len)
+{
+	char *text = cJSON_Print(json);
+	if (!text)
+		return NULL;
+	char *out = xasprintf("%s\n", text);
+	cJSON_free(text);
+	*len = strlen(out);
+	return out;
+}
+
+const char *studio_file_path(enum studio_file f)
+{
+	return st.files[f];
+}
+
 int studio_save(enum studio_file f, const cJSON *json)
 {
 	/* config.json holds the key and token: owner only. */
@@ -114,11 +132,19 @@ int studio_save(enum studio_file f, const cJSON *json)
 	return r;
 }
 
-static int serial_of(const char *name)
+void studio_save_async(enum studio_file f, const cJSON *json)
+{
+	size_t len;
+	char *text = json_text(json, &len);
+	if (text)
+		writer_save(st.files[f], text, len, f == SF_CONFIG ? 0600 : 0644, true, NULL, NULL);
+}
+
+static int serial_of(const char *name, const char *suffix)
 {
 	char *end;
 	long v = strtol(name, &end, 10);
-	if (end == name || strcmp(end, ".json") != 0 || v <= 0)
+	if (end == name || strcmp(end, suffix) != 0 || v <= 0 || name[0] < '1' || name[0] > '9')
 		return -1;
 	return (int)v;
 }
@@ -129,7 +155,29 @@ static int cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int studio_load_jobs(void (*fn)(const cJSON *record, void *ctx), void *ctx, char **err)
+char *studio_job_path(unsigned serial)
+{
+	return xasprintf("%s/%u.json", st.jobs, serial);
+}
+
+static char *request_path(unsigned serial)
+{
+	return xasprintf("%s/%u.request.json", st.jobs, serial);
+}
+
+/* A damaged file is kept aside for a person to look at. */
+static void put_aside(const char *path, const char *why)
+{
+	char *aside = xasprintf("%s.damaged", path);
+	log_error("job record %s is damaged (%s); moved to %s", path, why ? why : "not an object",
+		  aside);
+	if (rename(path, aside) < 0)
+		log_error("cannot move %s: %s", path, strerror(errno));
+	free(aside);
+}
+
+int studio_load_jobs(void (*fn)(const cJSON *record, const cJSON *request, void *ctx),
+		     void *ctx, char **err)
 {
 	DIR *d = opendir(st.jobs);
 	if (!d) {
@@ -140,7 +188,7 @@ int studio_load_jobs(void (*fn)(const cJSON *record, void *ctx), void *ctx, char
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		int s = serial_of(de->d_name);
+		int s = serial_of(de->d_name, ".json");
 		if (s < 0)
 			continue;
 		if (n == cap) {
@@ -153,81 +201,137 @@ int studio_load_jobs(void (*fn)(const cJSON *record, void *ctx), void *ctx, char
 	if (n > 1)
 		qsort(serials, n, sizeof *serials, cmp_uint);
 	for (size_t i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%u.json", st.jobs, serials[i]);
-		cJSON *rec = NULL;
+		char *path = studio_job_path(serials[i]);
+		char *rpath = request_path(serials[i]);
+		cJSON *rec = NULL, *req = NULL;
 		char *why = NULL;
 		int r = json_load(path, &rec, &why);
 		if (r < 0 || !cJSON_IsObject(rec)) {
-			/* One damaged record must not hide every other job: keep it
-			 * aside for a person to look at, and go on. */
-			char *aside = xasprintf("%s.damaged", path);
-			log_error("job record %s is damaged (%s); moved to %s", path,
-				  why ? why : "not an object", aside);
-			if (rename(path, aside) < 0)
-				log_error("cannot move %s: %s", path, strerror(errno));
-			free(aside);
+			/* One damaged record must not hide every other job. */
+			put_aside(path, why);
 		} else {
-			fn(rec, ctx);
+			free(why);
+			why = NULL;
+			r = json_load(rpath, &req, &why);
+			if (r < 0 || (req && !cJSON_IsObject(req))) {
+				put_aside(rpath, why);
+				cJSON_Delete(req);
+				req = NULL;
+			}
+			fn(rec, req, ctx);
 		}
 		cJSON_Delete(rec);
+		cJSON_Delete(req);
 		free(why);
 		free(path);
+		free(rpath);
 	}
 	free(serials);
 	return 0;
 }
 
-/* Like write_file_atomic, but without fsync: for progress updates, where a
- * crash may lose the last value but never leaves a torn file. */
-static int write_atomic_nosync(const char *path, const char *data, size_t len)
+void studio_save_job(unsigned serial, const cJSON *record, bool sync,
+		     writer_done_fn done, void *ctx)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = -errno;
-		free(tmp);
-		return e;
-	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, data + done, len - done);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = -errno;
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return e;
-		}
-		done += (size_t)w;
-	}
-	close(fd);
-	int r = rename(tmp, path) < 0 ? -errno : 0;
-	if (r < 0)
-		unlink(tmp);
-	free(tmp);
-	return r;
+	char *path = studio_job_path(serial);
+	char *text = cJSON_PrintUnformatted(record);
+	char *data = xasprintf("%s\n", text);
+	cJSON_free(text);
+	writer_save(path, data, strlen(data), 0600, sync, done, ctx);
+	free(path);
 }
 
-int studio_save_job(unsigned serial, const cJSON *record, bool sync)
+void studio_save_job_request(unsigned serial, cJSON *request, writer_done_fn done, void *ctx)
 {
-	char *path = xasprintf("%s/%u.json", st.jobs, serial);
-	char *text = cJSON_Print(record);
+	char *path = request_path(serial);
+	char *text = cJSON_PrintUnformatted(request);
 	size_t len = strlen(text);
-	int r = sync ? write_file_atomic(path, text, len, 0600)
-		     : write_atomic_nosync(path, text, len);
-	if (r < 0)
-		log_error("cannot write job record %s: %s", path, strerror(-r));
+	char *data = xmalloc(len + 2);
+	memcpy(data, text, len);
+	data[len] = '\n';
+	data[len + 1] = '\0';
 	cJSON_free(text);
+	writer_save(path, data, len + 1, 0600, true, done, ctx);
 	free(path);
-	return r;
 }
 
 void studio_delete_job(unsigned serial)
 {
-	char *path = xasprintf("%s/%u.json", st.jobs, serial);
-	if (unlink(path) < 0 && errno != ENOENT)
-		log_error("cannot delete job record %s: %s", path, strerror(errno));
+	char *path = studio_job_path(serial);
+	char *rpath = request_path(serial);
+	writer_unlink(path);
+	writer_unlink(rpath);
 	free(path);
+	free(rpath);
+}
+
+/* ".NAME.tmp.PID.N" (writer, write_file_atomic), "N.json.tmp" (older
+ * versions), ".sora2fs-PID-N.part" (downloads): the pid, or 0 for none. */
+static bool leftover(const char *name, bool downloads)
+{
+	long pid = 0;
+	if (downloads) {
+		if (sscanf(name, ".sora2fs-%ld-", &pid) != 1 || !str_has_suffix(name, ".part"))
+			return false;
+	} else if (str_has_suffix(name, ".json.tmp")) {
+		pid = 0;
+	} else {
+		const char *t = name[0] == '.' ? strstr(name, ".tmp.") : NULL;
+		if (!t || sscanf(t, ".tmp.%ld.", &pid) != 1)
+			return false;
+	}
+	/* another live process (should not happen: one owner per studio) keeps its own */
+	if (pid > 0 && pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+		return false;
+	return true;
+}
+
+static void clean_dir(const char *dir, bool downloads)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	int n = 0;
+	while ((de = readdir(d))) {
+		if (!leftover(de->d_name, downloads))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+		else
+			log_warn("cannot remove leftover %s/%s: %s", dir, de->d_name, strerror(errno));
+	}
+	closedir(d);
+	if (n)
+		log_info("removed %d leftover temporary file%s from %s", n, n == 1 ? "" : "s", dir);
+}
+
+/* A request part whose state record never made it was a drop that did not
+ * finish being saved: nothing refers to it. */
+static void clean_requests(void)
+{
+	DIR *d = opendir(st.jobs);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		int s = serial_of(de->d_name, ".request.json");
+		if (s < 0)
+			continue;
+		char *path = studio_job_path((unsigned)s);
+		if (access(path, F_OK) < 0 && errno == ENOENT) {
+			log_info("removed %s/%s: its job record was never written", st.jobs, de->d_name);
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+void studio_clean_leftovers(const char *downloads_dir)
+{
+	clean_dir(st.data, false);
+	clean_dir(st.jobs, false);
+	clean_dir(downloads_dir, true);
+	clean_requests();
 }

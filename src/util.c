@@ -260,7 +260,7 @@ int read_file(const char *path, size_t max, char **data, size_t *len)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len > 0) {
@@ -277,7 +277,7 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 /* The directory part of path ("." when there is none), malloc'd. */
-static char *dir_of(const char *path)
+char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash)
@@ -288,7 +288,7 @@ static char *dir_of(const char *path)
 }
 
 /* The rename is only durable once the directory entry itself reaches the disk. */
-static int fsync_dir(const char *dir)
+int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

@@ -1,0 +1,346 @@
+/* writer.c - the writer thread: files under data/ written outside every lock.
+ *
+ *   model (lock held):  text = serialise(record);  writer_save(path, text, ...)
+ *   writer thread:      .N.json.tmp.PID.K  write, fsync  ->  rename N.json  -> fsync dir
+ *
+ * See writer.h for the ordering promise. A failed write leaves the old file as
+ * it was and reports -errno to the callback; the log says which file and why.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "failpoint.h"
+#include "log.h"
+#include "util.h"
+
+struct cb {
+	writer_done_fn fn;
+	void *ctx;
+};
+
+struct item {
+	char *path;
+	char *data;       /* NULL: unlink */
+	size_t len;
+	mode_t mode;
+	bool sync;
+	bool unlink;
+	struct cb *cbs;
+	size_t n_cbs;
+	/* during a group commit */
+	char *tmp;
+	int rc;
+	struct item *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;      /* queue not empty / stop */
+	pthread_cond_t done;      /* a group was finished */
+	pthread_t thread;
+	bool running, stop;
+	struct item *head, *tail;
+	unsigned long queued, written; /* sequence numbers, for writer_flush */
+	unsigned long files, groups;
+} w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER };
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static void item_free(struct item *it)
+{
+	free(it->path);
+	free(it->data);
+	free(it->cbs);
+	free(it->tmp);
+	free(it);
+}
+
+static void add_cb(struct item *it, writer_done_fn fn, void *ctx)
+{
+	if (!fn)
+		return;
+	it->cbs = xrealloc(it->cbs, (it->n_cbs + 1) * sizeof *it->cbs);
+	it->cbs[it->n_cbs++] = (struct cb){ fn, ctx };
+}
+
+/* Write the temp file (and fsync it when sync). */
+static int write_tmp(struct item *it)
+{
+	static atomic_uint counter;
+	char *dir = dir_of(it->path);
+	it->tmp = xasprintf("%s/.%s.tmp.%ld.%u", dir, base_name(it->path), (long)getpid(),
+			    atomic_fetch_add(&counter, 1));
+	free(dir);
+	int fd = open(it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, it->mode & 07777);
+	if (fd < 0)
+		return -errno;
+	int rc = write_all(fd, it->data, it->len);
+	if (rc == 0 && fchmod(fd, it->mode & 07777) < 0)
+		rc = -errno;
+	if (rc == 0 && it->sync && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(it->tmp);
+	return rc;
+}
+
+/* One group: temp files, renames in order, one fsync per directory. */
+static void commit_group(struct item *list)
+{
+	for (struct item *it = list; it; it = it->next) {
+		if (it->unlink)
+			continue;
+		it->rc = write_tmp(it);
+		if (it->rc == 0)
+			failpoint2("tmp:", base_name(it->path));
+	}
+	char **dirs = NULL;
+	size_t n_dirs = 0;
+	for (struct item *it = list; it; it = it->next) {
+		if (it->unlink) {
+			it->rc = unlink(it->path) < 0 && errno != ENOENT ? -errno : 0;
+		} else if (it->rc == 0) {
+			if (rename(it->tmp, it->path) < 0) {
+				it->rc = -errno;
+				unlink(it->tmp);
+			} else {
+				failpoint2("renamed:", base_name(it->path));
+			}
+		}
+		if (it->rc == 0 && (it->sync || it->unlink)) {
+			char *d = dir_of(it->path);
+			bool seen = false;
+			for (size_t i = 0; i < n_dirs && !seen; i++)
+				seen = strcmp(dirs[i], d) == 0;
+			if (seen) {
+				free(d);
+			} else {
+				dirs = xrealloc(dirs, (n_dirs + 1) * sizeof *dirs);
+				dirs[n_dirs++] = d;
+			}
+		}
+	}
+	for (size_t i = 0; i < n_dirs; i++) {
+		int r = fsync_dir(dirs[i]);
+		if (r < 0) {
+			log_error("cannot sync folder %s: %s", dirs[i], strerror(-r));
+			for (struct item *it = list; it; it = it->next) {
+				char *d = dir_of(it->path);
+				if (it->rc == 0 && it->sync && strcmp(d, dirs[i]) == 0)
+					it->rc = r;
+				free(d);
+			}
+		}
+		free(dirs[i]);
+	}
+	free(dirs);
+	for (struct item *it = list; it; it = it->next) {
+		if (it->rc < 0)
+			log_error("cannot %s %s: %s", it->unlink ? "delete" : "write", it->path,
+				  strerror(-it->rc));
+		for (size_t i = 0; i < it->n_cbs; i++)
+			it->cbs[i].fn(it->rc, it->cbs[i].ctx);
+	}
+}
+
+/* Without the thread (a mount that failed to start): write what is queued
+ * here, in the caller, which holds no lock. */
+static void drain_inline(void)
+{
+	pthread_mutex_lock(&w.lock);
+	struct item *list = w.head;
+	w.head = w.tail = NULL;
+	pthread_mutex_unlock(&w.lock);
+	if (!list)
+		return;
+	commit_group(list);
+	while (list) {
+		struct item *next = list->next;
+		item_free(list);
+		list = next;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&w.lock);
+	for (;;) {
+		while (!w.head && !w.stop)
+			pthread_cond_wait(&w.cond, &w.lock);
+		if (!w.head && w.stop)
+			break;
+		struct item *list = w.head;
+		unsigned long upto = w.queued;
+		w.head = w.tail = NULL;
+		pthread_mutex_unlock(&w.lock);
+
+		commit_group(list);
+		unsigned long n = 0;
+		while (list) {
+			struct item *next = list->next;
+			item_free(list);
+			list = next;
+			n++;
+		}
+
+		pthread_mutex_lock(&w.lock);
+		w.files += n;
+		w.groups++;
+		w.written = upto;
+		pthread_cond_broadcast(&w.done);
+	}
+	pthread_mutex_unlock(&w.lock);
+	return NULL;
+}
+
+int writer_start(void)
+{
+	pthread_mutex_lock(&w.lock);
+	if (w.running) {
+		pthread_mutex_unlock(&w.lock);
+		return 0;
+	}
+	w.stop = false;
+	/* what model_init queued before the daemon forked is written first */
+	int r = pthread_create(&w.thread, NULL, writer_main, NULL);
+	if (r == 0)
+		w.running = true;
+	pthread_mutex_unlock(&w.lock);
+	return -r;
+}
+
+void writer_stop(void)
+{
+	pthread_mutex_lock(&w.lock);
+	if (!w.running) {
+		pthread_mutex_unlock(&w.lock);
+		drain_inline();
+		return;
+	}
+	w.stop = true;
+	pthread_cond_broadcast(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+	pthread_join(w.thread, NULL);
+	pthread_mutex_lock(&w.lock);
+	w.running = false;
+	w.written = w.queued;
+	pthread_mutex_unlock(&w.lock);
+}
+
+static void enqueue(struct item *it, writer_done_fn done, void *ctx)
+{
+	pthread_mutex_lock(&w.lock);
+	if (!it->unlink) {
+		/* group commit: a queued, unstarted save of the same file is replaced */
+		struct item **pp = &w.head, *prev = NULL;
+		while (*pp) {
+			struct item *q = *pp;
+			if (!q->unlink && strcmp(q->path, it->path) == 0) {
+				*pp = q->next;
+				if (w.tail == q)
+					w.tail = prev;
+				for (size_t i = 0; i < q->n_cbs; i++)
+					add_cb(it, q->cbs[i].fn, q->cbs[i].ctx);
+				it->sync |= q->sync;
+				item_free(q);
+				break;
+			}
+			prev = q;
+			pp = &q->next;
+		}
+	}
+	add_cb(it, done, ctx);
+	it->next = NULL;
+	if (w.tail)
+		w.tail->next = it;
+	else
+		w.head = it;
+	w.tail = it;
+	w.queued++;
+	pthread_cond_signal(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+}
+
+void writer_save(const char *path, char *data, size_t len, mode_t mode, bool sync,
+		 writer_done_fn done, void *ctx)
+{
+	struct item *it = xcalloc(1, sizeof *it);
+	it->path = xstrdup(path);
+	it->data = data;
+	it->len = len;
+	it->mode = mode;
+	it->sync = sync;
+	enqueue(it, done, ctx);
+}
+
+void writer_unlink(const char *path)
+{
+	struct item *it = xcalloc(1, sizeof *it);
+	it->path = xstrdup(path);
+	it->unlink = true;
+	enqueue(it, NULL, NULL);
+}
+
+void writer_flush(void)
+{
+	pthread_mutex_lock(&w.lock);
+	unsigned long want = w.queued;
+	while (w.running && w.written < want)
+		pthread_cond_wait(&w.done, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+}
+
+void writer_counts(unsigned long *files, unsigned long *groups)
+{
+	pthread_mutex_lock(&w.lock);
+	*files = w.files;
+	*groups = w.groups;
+	pthread_mutex_unlock(&w.lock);
+}
+
+void writer_wait_init(struct writer_wait *ww)
+{
+	pthread_mutex_init(&ww->m, NULL);
+	pthread_cond_init(&ww->c, NULL);
+	ww->done = false;
+	ww->rc = 0;
+}
+
+void writer_wait_done(int rc, void *ctx)
+{
+	struct writer_wait *ww = ctx;
+	pthread_mutex_lock(&ww->m);
+	ww->rc = rc;
+	ww->done = true;
+	pthread_cond_broadcast(&ww->c);
+	pthread_mutex_unlock(&ww->m);
+}
+
+int writer_wait(struct writer_wait *ww)
+{
+	pthread_mutex_lock(&ww->m);
+	while (!ww->done)
+		pthread_cond_wait(&ww->c, &ww->m);
+	int rc = ww->rc;
+	pthread_mutex_unlock(&ww->m);
+	pthread_mutex_destroy(&ww->m);
+	pthread_cond_destroy(&ww->c);
+	return rc;
+}
