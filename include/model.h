@@ -17,13 +17,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "job_fsm.h"
 #include "options.h"
 
-enum job_kind { JOB_VIDEO, JOB_CHARACTER };
-enum job_status { ST_QUEUED, ST_RUNNING, ST_DOWNLOADING, ST_SUCCEEDED, ST_FAILED, ST_CANCELLED };
-/* Where the submit stands; SENDING is persisted before the request leaves, so a
- * crash mid-submit is known afterwards as an unknown outcome, never resent. */
-enum submit_state { SUBMIT_NONE, SUBMIT_SENDING, SUBMIT_ACCEPTED };
 
 const char *job_status_name(enum job_status s);
 
