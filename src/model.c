@@ -1152,10 +1152,12 @@ char *model_account_error(void)
 
 void model_account_error_set(const char *text)
 {
+	char *masked = text ? log_redact(text) : NULL;
 	model_lock();
-	set_str(&m.account_error, text);
+	set_str(&m.account_error, masked);
 	queue_change("/account/error");
 	model_unlock();
+	free(masked);
 }
 
 /* --- state changes: every one through the job state machine (lock held) --- */
