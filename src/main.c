@@ -20,9 +20,11 @@
  */
 #include "engine.h"
 #include "fs.h"
+#include "local_ref.h"
 #include "log.h"
 #include "model.h"
 #include "options.h"
+#include "studio_lock.h"
 #include "util.h"
 
 #include <errno.h>
@@ -402,17 +404,27 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	if (options_paths(&cli, studio_arg, fo.mountpoint, &opt) < 0)
 		goto out_destroy;
+	/* One mount per studio: two daemons would both submit every queued job. */
+	if (studio_lock_take(opt.studio_dir, fo.mountpoint, &err) < 0) {
+		log_error("%s", err);
+		goto out_destroy;
+	}
 	if (model_init(&opt, &err) < 0) {
 		log_error("%s", err ? err : "cannot load the studio");
 		goto out_destroy;
 	}
 	model_up = true;
+	/* A drop's url: must never name a file of this mount (the daemon would wait
+	 * on itself): refused by path now, and by device once mounted. */
+	local_ref_set_mount(fo.mountpoint, 0);
 	if (fuse_mount(f, fo.mountpoint) < 0)
 		goto out_destroy;
+	local_ref_set_mount(fo.mountpoint, local_ref_mount_dev(fo.mountpoint));
 	if (fuse_daemonize(fo.foreground) < 0)
 		goto out_unmount;
 	if (!fo.foreground)
 		log_init(true, level);
+	studio_lock_update_pid(); /* the daemon's PID, for a second mount's message */
 	struct fuse_session *se = fuse_get_session(f);
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out_unmount;
@@ -441,6 +453,8 @@ out_destroy:
 	fuse_destroy(f);
 	if (model_up)
 		model_shutdown();
+	studio_lock_release();
+	local_ref_set_mount(NULL, 0);
 out_opts:
 	options_free(&opt);
 	free(err);
