@@ -59,9 +59,11 @@ struct cli {
 	int nargs;
 	int has_fsname;
 	int has_subtype;
+	int allow_other;      /* allow_other or allow_root: others may enter */
+	int default_permissions;
 };
 
-enum { KEY_FSNAME, KEY_SUBTYPE };
+enum { KEY_FSNAME, KEY_SUBTYPE, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 #define CLI_OPT(t, field, v) { t, offsetof(struct cli, field), v }
 
@@ -88,6 +90,9 @@ static const struct fuse_opt cli_opts[] = {
 	/* Noted, and passed on to libfuse. */
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END
 };
 
@@ -110,6 +115,12 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;
 	case KEY_SUBTYPE:
 		c->has_subtype = 1;
+		return 1;
+	case KEY_ALLOW_OTHER:
+		c->allow_other = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		c->default_permissions = 1;
 		return 1;
 	default:
 		return 1; /* everything else is libfuse's */
@@ -364,6 +375,11 @@ int main(int argc, char *argv[])
 		if (fuse_opt_add_arg(&args, mnt_arg) < 0)
 			goto out_args;
 	}
+	/* Others let in see the modes sora2fs shows, enforced by the kernel: config/,
+	 * account/ and starting jobs stay the mounting user's (README: Sharing). */
+	if (cli.allow_other && !cli.default_permissions &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0)
+		goto out_args;
 	if ((!cli.has_fsname && fuse_opt_add_arg(&args, "-ofsname=sora2fs") < 0) ||
 	    (!cli.has_subtype && fuse_opt_add_arg(&args, "-osubtype=sora2fs") < 0))
 		goto out_args;
