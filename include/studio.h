@@ -35,6 +35,8 @@ int studio_load(enum studio_file f, cJSON **out, char **err);
 int studio_save(enum studio_file f, const cJSON *json);
 /* Queue the write on the writer thread (history, active tasks, task times). */
 void studio_save_async(enum studio_file f, const cJSON *json);
+/* The same, with done (may be NULL) called with the result on the writer thread. */
+void studio_save_queued(enum studio_file f, const cJSON *json, writer_done_fn done, void *ctx);
 const char *studio_file_path(enum studio_file f);
 
 /* Job records (see job_record.h). load calls fn for each state record, with its

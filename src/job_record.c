@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job_fsm.h"
 #include "json_file.h"
 #include "log.h"
 #include "names.h"
@@ -21,14 +22,11 @@
 
 #define RECORD_FORMAT 2
 
-static const char *const status_names[] = {
-	"queued", "running", "downloading", "succeeded", "failed", "cancelled",
-};
-
+/* the statuses a record can hold (not ST_NEW) */
 static int status_from_name(const char *s)
 {
-	for (int i = 0; s && i < 6; i++)
-		if (strcmp(status_names[i], s) == 0)
+	for (int i = 0; s && i < ST_NEW; i++)
+		if (strcmp(fsm_status_name((enum job_status)i), s) == 0)
 			return i;
 	return -1;
 }
@@ -42,7 +40,7 @@ cJSON *job_record_state(const struct job *j)
 	cJSON_AddStringToObject(o, "name", j->name);
 	json_set_str(o, "id", j->id);
 	json_set_str(o, "host", j->host);
-	cJSON_AddStringToObject(o, "status", status_names[j->status]);
+	cJSON_AddStringToObject(o, "status", fsm_status_name(j->status));
 	cJSON_AddStringToObject(o, "submit", j->submit == SUBMIT_NONE ? "none"
 				: j->submit == SUBMIT_SENDING ? "sending" : "accepted");
 	cJSON_AddNumberToObject(o, "progress", j->progress);
@@ -104,8 +102,9 @@ struct job *job_record_load(const cJSON *r, const cJSON *req)
 	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
 		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
 	j->progress = (int)json_num(r, "progress", 0);
-	j->error = xstrdup(json_str(r, "error"));
-	j->result = xstrdup(json_str(r, "result"));
+	/* records written before every text was masked may hold a secret */
+	j->error = json_str(r, "error") ? log_redact(json_str(r, "error")) : NULL;
+	j->result = json_str(r, "result") ? log_redact(json_str(r, "result")) : NULL;
 	j->url = xstrdup(json_str(r, "url"));
 	j->pid = xstrdup(json_str(r, "pid"));
 	j->character_id = xstrdup(json_str(r, "character_id"));

@@ -132,12 +132,19 @@ int studio_save(enum studio_file f, const cJSON *json)
 	return r;
 }
 
-void studio_save_async(enum studio_file f, const cJSON *json)
+void studio_save_queued(enum studio_file f, const cJSON *json, writer_done_fn done, void *ctx)
 {
 	size_t len;
 	char *text = json_text(json, &len);
 	if (text)
-		writer_save(st.files[f], text, len, f == SF_CONFIG ? 0600 : 0644, true, NULL, NULL);
+		writer_save(st.files[f], text, len, f == SF_CONFIG ? 0600 : 0644, true, done, ctx);
+	else if (done)
+		done(-ENOMEM, ctx);
+}
+
+void studio_save_async(enum studio_file f, const cJSON *json)
+{
+	studio_save_queued(f, json, NULL, NULL);
 }
 
 static int serial_of(const char *name, const char *suffix)

@@ -155,8 +155,9 @@ def test_crash_after_video_rename_keeps_video(mount_factory, sim, point):
     wait_status(m.mnt, "cat", "succeeded")
     assert sorted(os.listdir(m.videos)) == ["cat.mp4"]
     assert sorted(os.listdir(m.downloads)) == ["cat.mp4"]
-    h = json.loads(read(m.data / "history.json"))
-    assert [e["file"] for e in h].count("cat.mp4") == 1
+    # history.json is written by the writer thread, just after
+    wait_for(lambda: [e["file"] for e in json.loads(read(m.data / "history.json"))]
+             .count("cat.mp4") == 1, 5, "one history entry for cat.mp4")
     assert sim.tasks_created() == 1
 
 
