@@ -16,6 +16,10 @@
 
 cJSON *job_record_state(const struct job *j);
 cJSON *job_record_request(const struct job *j);
+/* The request part's file text from its pieces, without the job (so it can be
+ * built before the model's lock is taken). malloc'd, with *len. */
+char *job_record_request_text(const char *source, size_t source_len, const char *source_file,
+			      const cJSON *request, const char *request_shown, size_t *len);
 /* A new job from its records (req NULL: an old, single-file record). NULL with a
  * logged reason when the record has no valid name or status. */
 struct job *job_record_load(const cJSON *state, const cJSON *req);

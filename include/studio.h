@@ -49,6 +49,9 @@ void studio_save_job(unsigned serial, const cJSON *record, bool sync,
 		     writer_done_fn done, void *ctx);
 /* The unchanging part, written once (durably) before the first state record. */
 void studio_save_job_request(unsigned serial, cJSON *request, writer_done_fn done, void *ctx);
+/* The same from its text (job_record_request_text; taken). */
+void studio_save_job_request_text(unsigned serial, char *text, size_t len,
+				  writer_done_fn done, void *ctx);
 void studio_delete_job(unsigned serial);
 /* Temp files left by a crashed daemon (data/, job records, downloads). */
 void studio_clean_leftovers(const char *downloads_dir);

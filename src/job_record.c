@@ -60,7 +60,6 @@ cJSON *job_record_state(const struct job *j)
 cJSON *job_record_request(const struct job *j)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "serial", j->serial);
 	/* The prompt bytes may not be UTF-8; cJSON keeps them as they are. */
 	char *src = xstrndup(j->source ? j->source : "", j->source_len);
 	cJSON_AddStringToObject(o, "source", src);
@@ -70,6 +69,26 @@ cJSON *job_record_request(const struct job *j)
 		cJSON_AddItemToObject(o, "request", cJSON_Duplicate(j->request, 1));
 	json_set_str(o, "request_shown", j->request_shown);
 	return o;
+}
+
+char *job_record_request_text(const char *source, size_t source_len, const char *source_file,
+			      const cJSON *request, const char *request_shown, size_t *len)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *src = xstrndup(source ? source : "", source_len);
+	cJSON_AddStringToObject(o, "source", src);
+	free(src);
+	json_set_str(o, "source_file", source_file);
+	/* a reference: the (possibly 27 MB) request is printed, not copied */
+	if (request)
+		cJSON_AddItemReferenceToObject(o, "request", (cJSON *)request);
+	json_set_str(o, "request_shown", request_shown);
+	char *t = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	char *out = xasprintf("%s\n", t);
+	cJSON_free(t);
+	*len = strlen(out);
+	return out;
 }
 
 struct job *job_record_load(const cJSON *r, const cJSON *req)

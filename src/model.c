@@ -811,6 +811,12 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 		local_ref_caller(&cred);
 		r = local_ref_inline(kind, req, shown, &cred, &err);
 	}
+	/* The unchanging part of the record, serialised before the lock too: with
+	 * a 20 MiB reference it is 27 MB of text. */
+	char *shown_req = r == 0 ? shown_text(kind, shown) : xstrdup("");
+	size_t req_len;
+	char *req_text = job_record_request_text(data, len, file_name, r == 0 ? req : NULL,
+						 shown_req, &req_len);
 
 	model_lock();
 
@@ -829,14 +835,21 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	j->status = ST_NEW;
 	j->submit = SUBMIT_NONE;
 	job_append(j);
+	/* the drop returns once its job is on disk: request part, then state */
+	struct writer_wait saved;
+	writer_wait_init(&saved);
+	struct save_ctx *c = save_ctx_new(j->serial);
+	c->wait = &saved;
+	c->pending = 2;
+	j->request_queued = true;
+	studio_save_job_request_text(j->serial, req_text, req_len, save_landed, c);
+	j->request_shown = shown_req;
 	if (r == 0) {
 		j->request = req;
 		req = NULL;
-		j->request_shown = shown_text(kind, shown);
 		job_event(j, EV_DROP, NULL);
 	} else {
 		char *why = xasprintf("%s; nothing was submitted", err ? err : "invalid request");
-		j->request_shown = xstrdup("");
 		job_event(j, EV_DROP_INVALID, why);
 		free(why);
 	}
@@ -849,10 +862,7 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 		r = -EINVAL;
 	}
 	*name = xstrdup(j->name);
-	/* the drop returns once its job is on disk */
-	struct writer_wait saved;
-	writer_wait_init(&saved);
-	job_save_new(j, &saved);
+	save_state_part(j, true, c);
 	char *path = studio_job_path(j->serial);
 	model_unlock();
 	int w = writer_wait(&saved);

@@ -262,6 +262,14 @@ void studio_save_job_request(unsigned serial, cJSON *request, writer_done_fn don
 	free(path);
 }
 
+void studio_save_job_request_text(unsigned serial, char *text, size_t len,
+				  writer_done_fn done, void *ctx)
+{
+	char *path = request_path(serial);
+	writer_save(path, text, len, 0600, true, done, ctx);
+	free(path);
+}
+
 void studio_delete_job(unsigned serial)
 {
 	char *path = studio_job_path(serial);
