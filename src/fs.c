@@ -267,9 +267,25 @@ static void fs_destroy(void *private_data)
 	}
 }
 
+/* A component longer than NAME_MAX: ENAMETOOLONG, as local filesystems say. */
+static bool name_too_long(const char *path)
+{
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n > 255)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
+	if (name_too_long(path))
+		return -ENAMETOOLONG;
 	if (is_root(path)) {
 		fs_stat_dir(st, 0);
 		st->st_nlink = 2 + N_TOPS;
@@ -576,6 +592,8 @@ static int fs_rmdir(const char *path)
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
+	if (name_too_long(to))
+		return -ENAMETOOLONG;
 	const char *rf, *rt;
 	const struct fs_subtree *a = tree_of(from, &rf), *b = tree_of(to, &rt);
 	if (!a || !b || !*rf || !*rt)
@@ -583,6 +601,19 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	if (a != b)
 		return -EXDEV;
 	return a->rename ? a->rename(rf, rt, flags) : -EACCES;
+}
+
+/* Links cannot be made here: a job is made by dropping a file, a video by a job. */
+static int fs_symlink(const char *target, const char *path)
+{
+	(void)target;
+	return name_too_long(path) ? -ENAMETOOLONG : -EPERM;
+}
+
+static int fs_link(const char *from, const char *to)
+{
+	(void)from;
+	return name_too_long(to) ? -ENAMETOOLONG : -EPERM;
 }
 
 static int fs_readlink(const char *path, char *buf, size_t size)
@@ -650,6 +681,8 @@ const struct fuse_operations fs_operations = {
 	.rmdir = fs_rmdir,
 	.rename = fs_rename,
 	.readlink = fs_readlink,
+	.symlink = fs_symlink,
+	.link = fs_link,
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,
 	.setxattr = fs_setxattr,
