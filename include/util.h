@@ -57,4 +57,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* mkdir -p with mode for created directories. Returns 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
 
+/* Valid UTF-8 without overlongs, surrogates or code points past U+10FFFF: every
+ * JSON file sora2fs writes and every request it sends is text. */
+bool str_utf8_valid(const char *s, size_t len);
+
 #endif

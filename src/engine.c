@@ -795,8 +795,15 @@ static double schedule(void)
 				job_set_error(j, "no API key: write one to config/api_key");
 				break;
 			}
-			if (active >= o->max_active)
+			if (active >= o->max_active) {
+				/* say why it waits (issue 8) */
+				job_set_error(j, "waiting for a free slot: %d jobs are active "
+					      "(max_active=%d); it starts when one finishes",
+					      active, o->max_active);
 				break;
+			}
+			if (j->error && str_has_prefix(j->error, "waiting for a free slot"))
+				job_clear_error(j);
 			start_submit(j, 0);
 			active++;
 			break;

@@ -571,7 +571,7 @@ char **model_defaults_list(void)
 	cJSON *it;
 	if (d)
 		cJSON_ArrayForEach(it, d)
-			if (it->string && name_valid(it->string))
+			if (it->string && param_name_ok(it->string)) /* UI state stays hidden */
 				out[k++] = xstrdup(it->string);
 	model_unlock();
 	return out;
@@ -581,7 +581,7 @@ int model_default_get(const char *name, char **text)
 {
 	model_lock();
 	cJSON *d = defaults_obj(false);
-	cJSON *v = d ? cJSON_GetObjectItemCaseSensitive(d, name) : NULL;
+	cJSON *v = d && param_name_ok(name) ? cJSON_GetObjectItemCaseSensitive(d, name) : NULL;
 	int r = v ? 0 : -ENOENT;
 	if (v)
 		*text = param_to_text(v);
