@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "json_file.h"
 #include "log.h"
 #include "names.h"
@@ -36,6 +37,7 @@ static struct {
 	struct options opt;
 	cJSON *config;   /* data/config.json */
 	cJSON *history;  /* data/history.json */
+	struct history *hist; /* its index by base name (history.c) */
 	cJSON *active;   /* data/active_tasks.json */
 	cJSON *times;    /* data/task_times.json */
 	struct job *jobs;
@@ -430,6 +432,12 @@ int model_init(const struct options *opt, char **err)
 	if (r < 0)
 		goto fail;
 	register_secrets();
+	bool upgraded = false;
+	char *dl = realpath(opt->downloads_dir, NULL);
+	m.hist = history_open(m.history, dl ? dl : opt->downloads_dir, &upgraded);
+	free(dl);
+	if (upgraded)
+		save_history(); /* entries older sora2fs wrote, in the Web Studio's format */
 	m.next_serial = 1;
 	r = studio_load_jobs(load_record, NULL, err);
 	if (r < 0)
@@ -458,6 +466,8 @@ void model_shutdown(void)
 		job_free(j);
 	}
 	cJSON_Delete(m.config);
+	history_close(m.hist);
+	m.hist = NULL;
 	cJSON_Delete(m.history);
 	cJSON_Delete(m.active);
 	cJSON_Delete(m.times);
@@ -1026,15 +1036,11 @@ int model_job_rename(enum job_kind kind, const char *from, const char *to)
 
 /* --- videos and history -------------------------------------------------- */
 
+/* The history entry of a video file in downloads (matched by base name, as
+ * the Web Studio does). Lock held. */
 static cJSON *history_entry(const char *file)
 {
-	cJSON *e;
-	cJSON_ArrayForEach(e, m.history) {
-		const char *f = json_str(e, "file");
-		if (f && strcmp(f, file) == 0)
-			return e;
-	}
-	return NULL;
+	return history_find(m.hist, file);
 }
 
 int model_video_info(const char *file, struct video_info *vi)
@@ -1077,15 +1083,7 @@ void video_info_free(struct video_info *vi)
 void model_video_renamed(const char *from, const char *to)
 {
 	model_lock();
-	bool changed = false;
-	cJSON *e;
-	cJSON_ArrayForEach(e, m.history) {
-		const char *f = json_str(e, "file");
-		if (f && strcmp(f, from) == 0) {
-			json_set_str(e, "file", to);
-			changed = true;
-		}
-	}
+	bool changed = history_rename(m.hist, from, to) > 0;
 	if (changed) {
 		save_history();
 		queue_change("/history.json");
@@ -1105,14 +1103,7 @@ void model_video_renamed(const char *from, const char *to)
 void model_video_deleted(const char *file)
 {
 	model_lock();
-	bool changed = false;
-	for (int i = cJSON_GetArraySize(m.history) - 1; i >= 0; i--) {
-		const char *f = json_str(cJSON_GetArrayItem(m.history, i), "file");
-		if (f && strcmp(f, file) == 0) {
-			cJSON_DeleteItemFromArray(m.history, i);
-			changed = true;
-		}
-	}
+	bool changed = history_remove(m.hist, file) > 0;
 	if (changed) {
 		save_history();
 		queue_change("/history.json");
@@ -1432,41 +1423,17 @@ const char *job_reserve_video(struct job *j)
 	return j->video;
 }
 
-static char *local_time_text(double t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	localtime_r(&tt, &tm);
-	char buf[32];
-	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-	return xstrdup(buf);
-}
-
 int job_set_video_done(struct job *j)
 {
 	struct fsm_out o;
 	int r = job_check(j, EV_DOWNLOAD_DONE, &o);
 	if (r < 0)
 		return r;
-	/* history: newest first, in the Web Studio's shape */
-	cJSON *e = history_entry(j->video);
-	bool fresh = e == NULL;
-	if (fresh)
-		e = cJSON_CreateObject();
-	json_set_str(e, "file", j->video);
+	/* history: appended, in the Web Studio's format (history.c) */
 	char *p = job_prompt_text(j);
-	json_set_str(e, "prompt", p);
+	double now = now_wall(), start = j->started > 0 ? j->started : j->created;
+	history_record(m.hist, j->video, p, now, j->id, j->pid, j->url, now - start);
 	free(p);
-	char *t = local_time_text(now_wall());
-	json_set_str(e, "time", t);
-	free(t);
-	json_set_str(e, "id", j->id);
-	json_set_str(e, "pid", j->pid);
-	json_set_str(e, "url", j->url);
-	double start = j->started > 0 ? j->started : j->created;
-	json_set_num(e, "duration_seconds", (double)(long long)(now_wall() - start));
-	if (fresh)
-		cJSON_InsertItemInArray(m.history, 0, e);
 	save_history();
 	queue_change("/history.json");
 	queue_change("/videos");
