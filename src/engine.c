@@ -484,8 +484,9 @@ static void on_poll(const struct http_result *res, void *ctx)
 				apply_task(j, data);
 			} else if (out == API_ERR_CODE && code == -22 &&
 				   (j->status == ST_RUNNING)) {
-				job_eventf(j, EV_POLL_FAILED, "the API no longer knows task %s (code -22: %s)",
-					       j->id, msg ? msg : "task not found");
+				/* msg already reads "code -22: …" (api.c): not twice */
+				job_eventf(j, EV_POLL_FAILED, "the API no longer knows task %s (%s)",
+					       j->id, msg ? msg : "code -22");
 			} else if (out == API_ERR_CODE) {
 				poll_trouble(j, msg ? msg : "API error", false);
 			} else {

@@ -281,6 +281,15 @@ static bool name_too_long(const char *path)
 	return false;
 }
 
+/* A new name that is not UTF-8 text: names end up in JSON files (job records,
+ * history.json) that the Web Studio's Python must be able to read. */
+static bool name_not_text(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !str_utf8_valid(base, strlen(base));
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
@@ -403,6 +412,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EEXIST;
 	if (!t || !t->create || !*rest)
 		return -EACCES;
+	if (name_not_text(rest))
+		return -EINVAL;
 	struct fs_handle *h = handle_new(rest, fi->flags);
 	h->tree = t;
 	int r = t->create(rest, mode, fi, h);
@@ -594,6 +605,8 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
 	if (name_too_long(to))
 		return -ENAMETOOLONG;
+	if (name_not_text(to))
+		return -EINVAL;
 	const char *rf, *rt;
 	const struct fs_subtree *a = tree_of(from, &rf), *b = tree_of(to, &rt);
 	if (!a || !b || !*rf || !*rt)

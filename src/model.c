@@ -168,10 +168,16 @@ static cJSON *job_to_json(const struct job *j)
 	cJSON_AddNumberToObject(o, "serial", j->serial);
 	cJSON_AddStringToObject(o, "kind", j->kind == JOB_VIDEO ? "video" : "character");
 	cJSON_AddStringToObject(o, "name", j->name);
-	/* The prompt bytes may not be UTF-8; cJSON keeps them as they are. */
-	char *src = xstrndup(j->source ? j->source : "", j->source_len);
-	cJSON_AddStringToObject(o, "source", src);
-	free(src);
+	/* Every JSON file is UTF-8 text: bytes that are not (a rejected drop) are
+	 * kept losslessly as base64. */
+	const char *sb = j->source ? j->source : "";
+	if (str_utf8_valid(sb, j->source_len) && !memchr(sb, '\0', j->source_len)) {
+		cJSON_AddStringToObject(o, "source", sb);
+	} else {
+		char *b64 = str_base64_encode(sb, j->source_len);
+		cJSON_AddStringToObject(o, "source_base64", b64);
+		free(b64);
+	}
 	json_set_str(o, "source_file", j->source_file);
 	if (j->request)
 		cJSON_AddItemToObject(o, "request", cJSON_Duplicate(j->request, 1));
@@ -272,9 +278,11 @@ static void load_record(const cJSON *r, void *ctx)
 	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
 		  ? JOB_CHARACTER : JOB_VIDEO;
 	j->name = xstrdup(name);
-	const char *src = json_str(r, "source");
-	j->source = xstrdup(src ? src : "");
-	j->source_len = strlen(j->source);
+	const char *src = json_str(r, "source"), *b64 = json_str(r, "source_base64");
+	if (!b64 || str_base64_decode(b64, &j->source, &j->source_len) < 0) {
+		j->source = xstrdup(src ? src : "");
+		j->source_len = strlen(j->source);
+	}
 	j->source_file = xstrdup(json_str(r, "source_file"));
 	const cJSON *req = cJSON_GetObjectItemCaseSensitive(r, "request");
 	j->request = cJSON_IsObject(req) ? cJSON_Duplicate(req, 1) : NULL;
@@ -676,30 +684,6 @@ static const char *mime_for(const char *path)
 	return "application/octet-stream";
 }
 
-static char *base64_encode(const unsigned char *in, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = tbl[(v >> 6) & 63];
-		*o++ = tbl[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Where a local url points: absolute paths as they are; "../videos/X" is a
  * video of this mount; any other relative name is a file in jobs/ (or
  * characters/), i.e. in its scratch folder. */
@@ -743,7 +727,7 @@ static int inline_local_url(enum job_kind kind, cJSON *req, cJSON *shown, char *
 		free(data);
 		return -EINVAL;
 	}
-	char *b64 = base64_encode((const unsigned char *)data, len);
+	char *b64 = str_base64_encode(data, len);
 	char *durl = xasprintf("data:%s;base64,%s", mime_for(path), b64);
 	json_set_str(req, "url", durl);
 	char *note = xasprintf("<local file %s, %zu bytes, sent as base64>", path, len);
@@ -789,7 +773,12 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	cJSON *req = NULL;
 	char *err = NULL;
 	int r;
-	if (kind == JOB_VIDEO)
+	if (!str_utf8_valid(data, len)) {
+		/* nothing of it may reach a JSON file raw: say so without echoing it */
+		err = xstrdup("the file is not valid UTF-8 text (convert it, e.g. with "
+			      "iconv -f latin1 -t utf-8)");
+		r = -EINVAL;
+	} else if (kind == JOB_VIDEO)
 		r = prompt_parse_video(file_name, data, len, &req, &err);
 	else
 		r = prompt_parse_character(data, len, &req, &err);

@@ -242,3 +242,35 @@ def test_waiting_for_a_slot_says_why(mount, sim):
     assert job_status(mount.mnt, "second") == "queued"
     assert "max_active" in wait_for(lambda: job_file(mount.mnt, "second", "error"), 5,
                                     "a reason to wait")
+
+
+def test_new_api_key_is_emptied_by_a_failed_request(mount, sim):
+    mount.expect_log(r"new_api_key|account")
+    mount.write_key("tok-shell-test", name="token")
+    path = mount.mnt / "account" / "new_api_key"
+    assert write_errno(path, json.dumps({"name": "ci", "type": 1, "credits": 5}) + "\n") == 0
+    created = json.loads(read(path))
+    mount.secrets.add(created["key"])
+    assert write_errno(path, '{"name": "ci", "type": ') == errno.EINVAL
+    assert read(path) == "", "the previous key still shown after a failed request"
+
+
+def test_non_utf8_names_and_values_are_refused(mount, sim):
+    mount.expect_log(r"UTF-8")
+    latin1 = os.fsencode(str(mount.jobs)) + b"/caf\xe9.txt"
+    assert write_errno(latin1, "a cat\n") == errno.EINVAL
+    assert write_errno(mount.config / "api_key", b"sk-caf\xe9\n") == errno.EINVAL
+    assert write_errno(mount.config / "defaults" / "aspectRatio", b"16:9\xe9\n") == errno.EINVAL
+    # a drop's content arrives in pieces: the job fails, the bytes are kept losslessly
+    assert write_errno(mount.jobs / "latin.txt", b"caf\xe9 au lait\n") == errno.EINVAL
+    assert job_status(mount.mnt, "latin") == "failed"
+    assert "UTF-8" in job_file(mount.mnt, "latin", "error")
+    with open(mount.jobs / "latin" / "prompt", "rb") as f:
+        assert f.read() == b"caf\xe9 au lait\n"
+    mount.umount()
+    for p in mount.data.rglob("*.json"):
+        with open(p, encoding="utf-8") as f:
+            json.load(f)  # every JSON file sora2fs wrote is UTF-8 text
+    mount.start(write_key=False)
+    with open(mount.jobs / "latin" / "prompt", "rb") as f:
+        assert f.read() == b"caf\xe9 au lait\n"
