@@ -532,8 +532,8 @@ char *model_config_get(const char *field)
 
 int model_config_set(const char *field, const char *value, char **err)
 {
-	if (!config_field_ok(field)) {
-		*err = xasprintf("unknown setting %s", field);
+	if (!field || !config_field_ok(field)) {
+		*err = xasprintf("unknown setting %s", field ? field : "(none)");
 		return -EINVAL;
 	}
 	if (strcmp(field, "host_mode") == 0 && strcmp(value, "auto") != 0 &&
