@@ -120,6 +120,25 @@ def test_parallel_writers_lose_nothing(mount, sim):
     assert got == want
 
 
+@pytest.mark.mount(key=None)
+def test_parallel_shells_lose_nothing(mount, sim):
+    """8 shell processes x 50 drops of the same names with /bin/echo (which
+    reports a failed close): one job per close that succeeded."""
+    writers, drops = 8, 50
+    script = (f"cd {q(mount.jobs)} && for i in $(seq 0 {drops - 1}); do "
+              f"/bin/echo \"shell $W drop $i\" > n$i.txt && echo ok; done")
+    procs = [subprocess.Popen(["bash", "-c", script], env=dict(os.environ, W=str(w)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for w in range(writers)]
+    outs = [p.communicate(timeout=scaled(60)) for p in procs]
+    ok = sum(o.count("ok") for o, _ in outs)
+    assert ok == writers * drops, [e for _, e in outs if e]
+    names = [n for n in os.listdir(mount.jobs) if not n.endswith(".txt")]
+    got = sorted(read(mount.jobs / n / "prompt") for n in names)
+    want = sorted(f"shell {w} drop {i}\n" for w in range(writers) for i in range(drops))
+    assert got == want
+
+
 # ------------------------------------------- 3, 4, 5: errors at write() time
 
 @pytest.mark.parametrize("shell", ["bash", "dash"])
