@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "job_files.h"
 #include "json_file.h"
 #include "log.h"
 #include "names.h"
@@ -856,48 +857,6 @@ bool model_job_exists(enum job_kind kind, const char *name)
 	return r;
 }
 
-static char *line(const char *s)
-{
-	return (s && *s) ? xasprintf("%s\n", s) : xstrdup("");
-}
-
-/* The content of one job file, lock held. NULL: no such file. *len is the
- * length (the prompt may hold NUL bytes). */
-static char *job_file_text(const struct job *j, const char *file, size_t *len)
-{
-	char *t = NULL;
-	if (strcmp(file, "status") == 0)
-		t = line(job_status_name(j->status));
-	else if (strcmp(file, "progress") == 0)
-		t = xasprintf("%d\n", j->progress);
-	else if (strcmp(file, "error") == 0)
-		t = line(j->error);
-	else if (strcmp(file, "id") == 0)
-		t = line(j->id);
-	else if (strcmp(file, "request.json") == 0)
-		t = line(j->request_shown);
-	else if (strcmp(file, "result.json") == 0)
-		t = line(j->result);
-	else if (strcmp(file, "ctl") == 0)
-		t = xstrdup("");
-	else if (strcmp(file, "prompt") == 0 && j->kind == JOB_VIDEO) {
-		t = xmalloc(j->source_len + 1);
-		memcpy(t, j->source, j->source_len);
-		t[j->source_len] = '\0';
-		*len = j->source_len;
-		return t;
-	} else if (strcmp(file, "pid") == 0 && j->kind == JOB_VIDEO && j->pid)
-		t = line(j->pid);
-	else if (strcmp(file, "character_id") == 0 && j->kind == JOB_CHARACTER && j->character_id)
-		t = line(j->character_id);
-	else if (strcmp(file, "video") == 0 && j->kind == JOB_VIDEO && j->video &&
-		 j->status == ST_SUCCEEDED)
-		t = xasprintf("../../videos/%s", j->video);
-	if (t)
-		*len = strlen(t);
-	return t;
-}
-
 int model_job_file(enum job_kind kind, const char *name, const char *file,
 		   char **data, size_t *len)
 {
@@ -913,21 +872,19 @@ int model_job_file(enum job_kind kind, const char *name, const char *file,
 
 char **model_job_files(enum job_kind kind, const char *name)
 {
-	static const char *const all[] = {
-		"prompt", "request.json", "id", "status", "progress", "error",
-		"result.json", "ctl", "pid", "character_id", "video",
-	};
 	model_lock();
 	struct job *j = find_job(kind, name);
 	char **out = NULL;
 	if (j) {
-		size_t n = sizeof all / sizeof all[0], k = 0;
+		size_t n = 0, k = 0;
+		while (job_file_names[n])
+			n++;
 		out = xcalloc(n + 1, sizeof *out);
 		for (size_t i = 0; i < n; i++) {
 			size_t len;
-			char *t = job_file_text(j, all[i], &len);
+			char *t = job_file_text(j, job_file_names[i], &len);
 			if (t)
-				out[k++] = xstrdup(all[i]);
+				out[k++] = xstrdup(job_file_names[i]);
 			free(t);
 		}
 	}
