@@ -23,6 +23,7 @@
 
 #include "job_files.h"
 #include "json_file.h"
+#include "local_ref.h"
 #include "log.h"
 #include "names.h"
 #include "api.h"
@@ -30,7 +31,6 @@
 #include "studio.h"
 #include "util.h"
 
-#define LOCAL_FILE_MAX (20u * 1024 * 1024)
 
 static struct {
 	pthread_mutex_t lock;
@@ -632,121 +632,6 @@ int model_default_remove(const char *name)
 	return r;
 }
 
-/* --- local reference files ------------------------------------------------ */
-
-static bool is_base64_text(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 200)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!(('A' <= *p && *p <= 'Z') || ('a' <= *p && *p <= 'z') ||
-		      ('0' <= *p && *p <= '9') || *p == '+' || *p == '/' || *p == '=' ||
-		      *p == '\n' || *p == '\r'))
-			return false;
-	return true;
-}
-
-static bool url_is_local(const char *u)
-{
-	return !(str_has_prefix(u, "http://") || str_has_prefix(u, "https://") ||
-		 str_has_prefix(u, "data:") || is_base64_text(u));
-}
-
-static const char *mime_for(const char *path)
-{
-	static const struct { const char *ext, *mime; } types[] = {
-		{ ".png", "image/png" }, { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" },
-		{ ".webp", "image/webp" }, { ".gif", "image/gif" }, { ".mp4", "video/mp4" },
-		{ ".mov", "video/quicktime" },
-	};
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strlen(path) > strlen(types[i].ext) &&
-		    strcasecmp(path + strlen(path) - strlen(types[i].ext), types[i].ext) == 0)
-			return types[i].mime;
-	return "application/octet-stream";
-}
-
-static char *base64_encode(const unsigned char *in, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = tbl[(v >> 6) & 63];
-		*o++ = tbl[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-/* Where a local url points: absolute paths as they are; "../videos/X" is a
- * video of this mount; any other relative name is a file in jobs/ (or
- * characters/), i.e. in its scratch folder. */
-static char *resolve_local(enum job_kind kind, const char *u, char **err)
-{
-	if (u[0] == '/')
-		return xstrdup(u);
-	if (str_has_prefix(u, "../videos/") && !strchr(u + 10, '/') && name_valid(u + 10))
-		return xasprintf("%s/%s", m.opt.downloads_dir, u + 10);
-	const char *rel = str_has_prefix(u, "./") ? u + 2 : u;
-	if (!name_valid(rel)) {
-		*err = xasprintf("url \"%s\" is neither a web address nor a file in %s/ "
-				 "(use an absolute path for files elsewhere)", u, kind_dir(kind));
-		return NULL;
-	}
-	return xasprintf("%s/%s", model_scratch_dir(kind), rel);
-}
-
-/* Replace a local url by its bytes as a data: URL; shown keeps a readable note. */
-static int inline_local_url(enum job_kind kind, cJSON *req, cJSON *shown, char **err)
-{
-	const char *u = json_str(req, "url");
-	if (!u || !*u || !url_is_local(u))
-		return 0;
-	char *path = resolve_local(kind, u, err);
-	if (!path)
-		return -EINVAL;
-	char *data = NULL;
-	size_t len = 0;
-	int r = read_file(path, LOCAL_FILE_MAX, &data, &len);
-	if (r == -EFBIG) {
-		*err = xasprintf("url file %s is larger than %u MiB", u, LOCAL_FILE_MAX >> 20);
-	} else if (r < 0) {
-		*err = xasprintf("url file %s cannot be read: %s", u, strerror(-r));
-	} else if (len == 0) {
-		*err = xasprintf("url file %s is empty", u);
-		r = -EINVAL;
-	}
-	if (r < 0) {
-		free(path);
-		free(data);
-		return -EINVAL;
-	}
-	char *b64 = base64_encode((const unsigned char *)data, len);
-	char *durl = xasprintf("data:%s;base64,%s", mime_for(path), b64);
-	json_set_str(req, "url", durl);
-	char *note = xasprintf("<local file %s, %zu bytes, sent as base64>", path, len);
-	json_set_str(shown, "url", note);
-	free(note);
-	free(durl);
-	free(b64);
-	free(data);
-	free(path);
-	return 0;
-}
-
 /* --- jobs --------------------------------------------------------------- */
 
 static bool job_name_taken(const char *name, void *ctx)
@@ -785,14 +670,25 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	else
 		r = prompt_parse_character(data, len, &req, &err);
 
-	model_lock();
 	if (r == 0 && kind == JOB_VIDEO) {
-		prompt_merge_defaults(req, defaults_obj(false));
+		model_lock();
+		const cJSON *d = defaults_obj(false);
+		cJSON *defaults = d ? cJSON_Duplicate(d, 1) : NULL;
+		model_unlock();
+		prompt_merge_defaults(req, defaults);
+		cJSON_Delete(defaults);
 		r = prompt_validate_video(req, &err);
 	}
 	cJSON *shown = req ? cJSON_Duplicate(req, 1) : cJSON_CreateObject();
-	if (r == 0)
-		r = inline_local_url(kind, req, shown, &err);
+	/* A reference file is read before the lock is taken: it may be slow, a FIFO,
+	 * or (refused) a file of this very mount. */
+	if (r == 0) {
+		struct local_ref_cred cred;
+		local_ref_caller(&cred);
+		r = local_ref_inline(kind, req, shown, &cred, &err);
+	}
+
+	model_lock();
 
 	struct job *j = xcalloc(1, sizeof *j);
 	j->kind = kind;
