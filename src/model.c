@@ -360,10 +360,11 @@ static void active_remove(const char *id)
 		studio_save(SF_ACTIVE, m.active);
 }
 
+/* The prompt as history, active_tasks.json and xattrs store it: secrets masked. */
 static char *job_prompt_text(const struct job *j)
 {
 	const char *p = j->request ? json_str(j->request, "prompt") : NULL;
-	return xstrdup(p ? p : "");
+	return log_redact(p ? p : "");
 }
 
 /* Tasks the Web Studio (or an older sora2fs) left running become jobs. */
@@ -513,6 +514,15 @@ char *model_config_get(const char *field)
 	return out;
 }
 
+/* A new key unblocks jobs waiting for one. */
+static void key_appeared(void)
+{
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
+		    str_has_prefix(j->error, "no API key"))
+			job_event(j, EV_KEY_APPEARS, NULL);
+}
+
 int model_config_set(const char *field, const char *value, char **err)
 {
 	if (!config_field_ok(field)) {
@@ -535,14 +545,10 @@ int model_config_set(const char *field, const char *value, char **err)
 		log_add_secret(value);
 	json_set_str(m.config, field, value);
 	save_config();
-	queue_change("/config/%s", field);
-	/* A new key unblocks jobs waiting for one. */
-	if (strcmp(field, "api_key") == 0 && *value) {
-		for (struct job *j = m.jobs; j; j = j->next)
-			if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
-			    str_has_prefix(j->error, "no API key"))
-				job_event(j, EV_KEY_APPEARS, NULL);
-	}
+	/* (GCC's format-overflow check under -fsanitize cannot see field is set) */
+	queue_change("/config/%s", field ? field : "");
+	if (strcmp(field, "api_key") == 0 && *value)
+		key_appeared();
 	wake_engine();
 	model_unlock();
 	log_info("config: %s updated", field);
