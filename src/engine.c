@@ -402,8 +402,7 @@ static void poll_trouble(struct job *j, const char *why, bool unreachable)
 		int n = host_list(hosts);
 		if (n == 2) {
 			const char *other = (j->host && strcmp(j->host, hosts[0]) == 0) ? hosts[1] : hosts[0];
-			free(j->host);
-			j->host = xstrdup(other);
+			job_set_host(j, other);
 		}
 	}
 }
@@ -548,9 +547,7 @@ static void finish_download(struct job *j, struct xfer *x, const struct http_res
 	int r = download_commit(&x->dl, res->content_length, replace, &err);
 	for (int tries = 0; r == -EEXIST && tries < 3; tries++) {
 		/* someone put a file of that name there meanwhile: pick another */
-		free(j->video);
-		j->video = NULL;
-		r = download_rename_to(&x->dl, job_reserve_video(j));
+		r = download_rename_to(&x->dl, job_reserve_video_again(j));
 	}
 	if (r == 0) {
 		job_set_video_done(j);

@@ -845,11 +845,12 @@ int model_job_forget(enum job_kind kind, const char *name)
 		model_unlock();
 		return -ENOENT;
 	}
+	bool in_flight = j->busy && j->submit == SUBMIT_SENDING;
 	if (job_event(j, EV_FORGET, NULL) < 0) {
 		model_unlock();
 		return -EBUSY;
 	}
-	if (j->busy && j->submit == SUBMIT_SENDING)
+	if (in_flight)
 		log_warn("%s/%s: forgotten while its submit was on the way; it will not be sent "
 			 "again, but check your account for a task created meanwhile",
 			 kind_dir(kind), name);
@@ -1280,6 +1281,20 @@ static bool video_name_taken(const char *name, void *ctx)
 	bool taken = lstat(p, &sb) == 0;
 	free(p);
 	return taken;
+}
+
+const char *job_reserve_video_again(struct job *j)
+{
+	set_str(&j->video, NULL);
+	return job_reserve_video(j);
+}
+
+void job_set_host(struct job *j, const char *host)
+{
+	if (j->host && host && strcmp(j->host, host) == 0)
+		return;
+	set_str(&j->host, host);
+	job_save(j, false);
 }
 
 const char *job_reserve_video(struct job *j)
