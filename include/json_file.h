@@ -15,6 +15,11 @@ int json_load(const char *path, cJSON **out, char **err);
 /* Serialize (pretty, UTF-8 kept as is, trailing newline) and write atomically. */
 int json_save(const char *path, const cJSON *json, mode_t mode);
 
+/* cJSON allocates through xmalloc: out of memory ends the daemon with a message
+ * (the project's policy, util.h), never a NULL dereference deep in a parse.
+ * Called once at start-up, before any thread. */
+void json_init_hooks(void);
+
 /* Small accessors that tolerate missing/mistyped members. */
 const char *json_str(const cJSON *obj, const char *key);      /* NULL if absent/not string */
 double json_num(const cJSON *obj, const char *key, double dflt);

@@ -129,3 +129,9 @@ void json_set_num(cJSON *obj, const char *key, double value)
 		return;
 	set_item(obj, key, cJSON_CreateNumber(value));
 }
+
+void json_init_hooks(void)
+{
+	cJSON_Hooks hooks = { .malloc_fn = xmalloc, .free_fn = free };
+	cJSON_InitHooks(&hooks);
+}

@@ -167,3 +167,25 @@ def test_single_threaded_mount_does_not_deadlock(mount_factory, tmp_path):
         assert not t.is_alive(), "the single-threaded mount deadlocked"
         assert box["errno"] == errno.EINVAL
     os.listdir(m.jobs)
+
+
+def test_hanging_connect_keeps_the_mount_answering(sim_factory, mount_factory, tmp_path):
+    """sora2-sim --hang-port-file: a port where connect() never completes."""
+    hp = tmp_path / "hang.port"
+    s = sim_factory(hang_port_file=str(hp))
+    port = int(wait_for(lambda: hp.exists() and hp.read_text().strip(), 10, "the hang port"))
+    m = mount_factory(sim=s, api_url=f"http://127.0.0.1:{port}", opts=["connect_timeout=1"])
+    m.expect_log(r"no answer in time|cannot connect|timed out")
+    t0 = time.monotonic()
+    drop(m.mnt, "h.txt", "a hanging host\n")
+    assert time.monotonic() - t0 < scaled(1)
+    for _ in range(3):
+        t0 = time.monotonic()
+        assert job_file(m.mnt, "h", "status") == "queued"
+        os.listdir(m.jobs)
+        assert time.monotonic() - t0 < scaled(1)
+    err = wait_for(lambda: job_file(m.mnt, "h", "error"), 10, "the connect to time out")
+    assert re.search(r"no answer in time|cannot connect|timed out", err), err
+    assert "refused" not in err.lower(), err  # a hang, not a closed port
+    assert job_file(m.mnt, "h", "status") == "queued"
+    assert s.tasks_created() == 0

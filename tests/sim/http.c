@@ -211,6 +211,10 @@ static bool apply_fault(struct MHD_Connection *c, struct req *r, enum MHD_Result
 	case FM_EXPIRED:
 		*ret = http_send_text(c, r, 403, "text/plain", "URL expired");
 		return true;
+	case FM_RAW:
+		/* msg verbatim as the whole body: numbers no real server sends */
+		*ret = http_send_text(c, r, 200, "application/json", f->msg);
+		return true;
 	}
 	return false;
 }
