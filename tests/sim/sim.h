@@ -83,6 +83,7 @@ enum fault_mode {
 	FM_TRUNCATE,
 	FM_EXPIRED,
 	FM_RAW,
+	FM_ECHO_KEY,
 };
 
 struct fault {
