@@ -587,7 +587,7 @@ static void on_download(const struct http_result *res, void *ctx)
 			bool gone = res->status == 403 || res->status == 404 || res->status == 410;
 			if (res->too_big) {
 				/* the same file again would be as big: no retries */
-				job_set_failed(j, "the video is larger than max_video_size "
+				job_eventf(j, EV_DOWNLOAD_FAILED, "the video is larger than max_video_size "
 					       "(%lld MiB): not downloaded", (long long)(model_options()
 					       ->max_video_size >> 20));
 			} else if (gone && !j->url_refreshed) {
