@@ -440,6 +440,7 @@ int main(int argc, char *argv[])
 		goto out_destroy;
 	}
 	model_up = true;
+	studio_lock_publish();
 	/* A drop's url: must never name a file of this mount (the daemon would wait
 	 * on itself): refused by path now, and by device once mounted. */
 	local_ref_set_mount(fo.mountpoint, 0);
@@ -450,7 +451,7 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	if (!fo.foreground)
 		log_init(true, level);
-	studio_lock_update_pid(); /* the daemon's PID, for a second mount's message */
+	studio_lock_publish(); /* the daemon's PID, for a second mount's message */
 	struct fuse_session *se = fuse_get_session(f);
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out_unmount;

@@ -52,7 +52,7 @@ def test_stale_lock_after_kill9_does_not_block(mount_factory):
     m = mount_factory()
     old_pid = m.proc.pid
     m.kill9()
-    lock = m.data / ".sora2fs.lock"
+    lock = m.data / "sora2fs" / "mount"
     assert lock.exists() and str(old_pid) in lock.read_text()  # stale words stay
     m.start(write_key=False)
     assert str(m.proc.pid) in lock.read_text()
@@ -72,7 +72,7 @@ def test_daemonized_mount_keeps_the_lock(mount_factory):
                                timeout=scaled(10), stdin=subprocess.DEVNULL, env=m.env)
         assert r.returncode == 0, out.read_text()
         wait_for(lambda: os.path.ismount(m.mnt), 5, "the daemonized mount")
-        lock = m.data / ".sora2fs.lock"
+        lock = m.data / "sora2fs" / "mount"
         pid = int(lock.read_text().split()[0])
         assert pid != r.args and os.path.exists(f"/proc/{pid}"), pid
         other = mount_factory(start=False, studio=m.studio)
@@ -81,7 +81,8 @@ def test_daemonized_mount_keeps_the_lock(mount_factory):
     finally:
         subprocess.run(["fusermount3", "-u", "-z", str(m.mnt)], capture_output=True)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the daemon to exit")
-    # Unmounted: the studio is free again.
+    # Unmounted: the studio is free again, and the words are gone.
+    assert not lock.exists()
     m2 = mount_factory(studio=m.studio)
     m2.umount()
 
