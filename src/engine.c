@@ -529,7 +529,8 @@ static void start_download(struct job *j)
 	}
 	const struct options *o = model_options();
 	struct http_opts ho = { .connect_timeout = o->connect_timeout,
-				.stall_timeout = o->stall_timeout };
+				.stall_timeout = o->stall_timeout,
+				.max_size = o->max_video_size };
 	if (http_get(e.http, j->url, x->dl.fd, &ho, on_download, x) < 0) {
 		download_abort(&x->dl);
 		free(x);
@@ -581,7 +582,12 @@ static void on_download(const struct http_result *res, void *ctx)
 			download_abort(&x->dl);
 			char *desc = http_describe(res);
 			bool gone = res->status == 403 || res->status == 404 || res->status == 410;
-			if (gone && !j->url_refreshed) {
+			if (res->too_big) {
+				/* the same file again would be as big: no retries */
+				job_eventf(j, EV_DOWNLOAD_FAILED, "the video is larger than max_video_size "
+					       "(%lld MiB): not downloaded", (long long)(model_options()
+					       ->max_video_size >> 20));
+			} else if (gone && !j->url_refreshed) {
 				/* links expire: ask the API once for a fresh one */
 				j->url_refreshed = true;
 				j->refresh = true;

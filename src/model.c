@@ -12,6 +12,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -263,11 +264,11 @@ static void load_record(const cJSON *r, void *ctx)
 	int status = status_from_name(json_str(r, "status"));
 	if (!name || !name_valid(name) || status < 0) {
 		log_error("job record %u has no valid name or status; ignored",
-			  (unsigned)json_num(r, "serial", 0));
+			  (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0));
 		return;
 	}
 	struct job *j = xcalloc(1, sizeof *j);
-	j->serial = (unsigned)json_num(r, "serial", 0);
+	j->serial = (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0);
 	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
 		  ? JOB_CHARACTER : JOB_VIDEO;
 	j->name = xstrdup(name);
@@ -284,7 +285,7 @@ static void load_record(const cJSON *r, void *ctx)
 	const char *sub = json_str(r, "submit");
 	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
 		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
-	j->progress = (int)json_num(r, "progress", 0);
+	j->progress = (int)json_num_in(r, "progress", 0, 100, 0);
 	/* records written before every text was masked may hold a secret */
 	j->error = json_str(r, "error") ? log_redact(json_str(r, "error")) : NULL;
 	j->result = json_str(r, "result") ? log_redact(json_str(r, "result")) : NULL;
@@ -292,9 +293,9 @@ static void load_record(const cJSON *r, void *ctx)
 	j->pid = xstrdup(json_str(r, "pid"));
 	j->character_id = xstrdup(json_str(r, "character_id"));
 	j->video = xstrdup(json_str(r, "video"));
-	j->created = json_num(r, "created", now_wall());
-	j->started = json_num(r, "started", 0);
-	j->finished = json_num(r, "finished", 0);
+	j->created = json_num_in(r, "created", 0, JSON_TIME_MAX, now_wall());
+	j->started = json_num_in(r, "started", 0, JSON_TIME_MAX, 0);
+	j->finished = json_num_in(r, "finished", 0, JSON_TIME_MAX, 0);
 	j->upstream_succeeded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "upstream_succeeded"));
 	j->mtime = j->finished > 0 ? j->finished : j->created;
 	if (j->serial >= m.next_serial)
@@ -400,7 +401,7 @@ static void adopt_active_tasks(void)
 		j->id = xstrdup(id);
 		j->submit = SUBMIT_ACCEPTED;
 		j->status = ST_RUNNING;
-		double st = json_num(t, "start_time", 0);
+		double st = json_num_in(t, "start_time", 0, JSON_TIME_MAX, 0);
 		j->created = j->started = st > 0 ? st : now_wall();
 		j->mtime = j->created;
 		job_append(j);
