@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,9 +266,24 @@ static pid_t caller_pid(void)
 	return tgid_of(c ? c->pid : 0);
 }
 
+/* Does the process still run? A zombie (exited, not yet reaped) holds no
+ * descriptors any more: it counts as gone. */
 static bool process_alive(pid_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	if (pid <= 0)
+		return false;
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kill(pid, 0) == 0 || errno == EPERM; /* no /proc: ask the kernel */
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
 /* Every handle of jobs/ and characters/ carries one (h->priv). */
@@ -685,6 +701,10 @@ static int flush_k(struct fs_handle *h)
 	pid_t pid = caller_pid();
 	if (ds->opener > 0 && pid != ds->opener && process_alive(ds->opener))
 		return 0;
+	/* The opener's close (or, once the opener is gone, anyone's) ends the drop.
+	 * The kernel does not say whether other descriptors remain: a background
+	 * child the opener did not wait for ("( (sleep 1; echo b) & ) > x") writes
+	 * too late and gets EBADF; the README says to wait for it. */
 	return drop_convert(h);
 }
 
