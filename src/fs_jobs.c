@@ -490,10 +490,19 @@ static int open_real(enum job_kind kind, const char *name, int flags, mode_t mod
 	if (drop && lstat(path, &sb) == 0 && writer_find_locked(sb.st_dev, sb.st_ino)) {
 		/* someone else is writing this drop: a file of one's own */
 		fd = open(model_scratch_dir(kind), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+			/* no O_TMPFILE on this filesystem: a named file, unlinked at once */
+			static unsigned counter;
+			char *tmp = xasprintf("%s/.sora2fs-private-%d-%u", model_scratch_dir(kind),
+					      (int)getpid(), __atomic_add_fetch(&counter, 1,
+										__ATOMIC_RELAXED));
+			fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (fd >= 0)
+				unlink(tmp);
+			free(tmp);
+		}
 		if (fd >= 0)
 			ds->private_file = true;
-		else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
-			fd = open(path, flags, mode); /* no O_TMPFILE here: share the file */
 	} else {
 		fd = open(path, flags, mode);
 	}
