@@ -313,7 +313,8 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		size_t len;
 		char *text = root_file_text(rf, &len);
 		free(text);
-		fs_stat_file(st, 0444, (off_t)len, 0);
+		/* history.json holds every prompt and video link: the owner's only. */
+		fs_stat_file(st, rf == RF_HISTORY ? 0400 : 0444, (off_t)len, 0);
 		return 0;
 	}
 	if (!t)

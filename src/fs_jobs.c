@@ -379,6 +379,17 @@ static bool is_drop_name(const char *name)
 
 /* --- operations ------------------------------------------------------------ */
 
+/* What others may read under allow_other (default_permissions): a job's
+ * state, not its content. prompt, request.json and result.json (the prompt, the
+ * request, the video's link) are the owner's only. */
+static mode_t job_file_perm(const char *file)
+{
+	if (strcmp(file, "prompt") == 0 || strcmp(file, "request.json") == 0 ||
+	    strcmp(file, "result.json") == 0)
+		return 0400;
+	return 0444;
+}
+
 static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 {
 	if (!*rest) {
@@ -399,7 +410,7 @@ static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 			else if (strcmp(file, "ctl") == 0)
 				fs_stat_file(st, 0200, 0, mt);
 			else
-				fs_stat_file(st, 0444, (off_t)len, mt);
+				fs_stat_file(st, job_file_perm(file), (off_t)len, mt);
 			r = 0;
 		}
 		free(data);
