@@ -11,6 +11,7 @@
  */
 #include "job_record.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,13 +58,24 @@ cJSON *job_record_state(const struct job *j)
 	return o;
 }
 
+/* Every JSON file is UTF-8 text: bytes that are not (a rejected drop) are kept
+ * losslessly as base64. */
+static void add_source(cJSON *o, const char *source, size_t len)
+{
+	const char *sb = source ? source : "";
+	if (str_utf8_valid(sb, len) && !memchr(sb, '\0', len)) {
+		cJSON_AddStringToObject(o, "source", sb);
+	} else {
+		char *b64 = str_base64_encode(sb, len);
+		cJSON_AddStringToObject(o, "source_base64", b64);
+		free(b64);
+	}
+}
+
 cJSON *job_record_request(const struct job *j)
 {
 	cJSON *o = cJSON_CreateObject();
-	/* The prompt bytes may not be UTF-8; cJSON keeps them as they are. */
-	char *src = xstrndup(j->source ? j->source : "", j->source_len);
-	cJSON_AddStringToObject(o, "source", src);
-	free(src);
+	add_source(o, j->source, j->source_len);
 	json_set_str(o, "source_file", j->source_file);
 	if (j->request)
 		cJSON_AddItemToObject(o, "request", cJSON_Duplicate(j->request, 1));
@@ -75,9 +87,7 @@ char *job_record_request_text(const char *source, size_t source_len, const char 
 			      const cJSON *request, const char *request_shown, size_t *len)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *src = xstrndup(source ? source : "", source_len);
-	cJSON_AddStringToObject(o, "source", src);
-	free(src);
+	add_source(o, source, source_len);
 	json_set_str(o, "source_file", source_file);
 	/* a reference: the (possibly 27 MB) request is printed, not copied */
 	if (request)
@@ -97,19 +107,21 @@ struct job *job_record_load(const cJSON *r, const cJSON *req)
 	int status = status_from_name(json_str(r, "status"));
 	if (!name || !name_valid(name) || status < 0) {
 		log_error("job record %u has no valid name or status; ignored",
-			  (unsigned)json_num(r, "serial", 0));
+			  (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0));
 		return NULL;
 	}
 	/* old records (one file) hold the unchanging part themselves */
 	const cJSON *q = req ? req : r;
 	struct job *j = xcalloc(1, sizeof *j);
-	j->serial = (unsigned)json_num(r, "serial", 0);
+	j->serial = (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0);
 	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
 		  ? JOB_CHARACTER : JOB_VIDEO;
 	j->name = xstrdup(name);
-	const char *src = json_str(q, "source");
-	j->source = xstrdup(src ? src : "");
-	j->source_len = strlen(j->source);
+	const char *src = json_str(q, "source"), *b64 = json_str(q, "source_base64");
+	if (!b64 || str_base64_decode(b64, &j->source, &j->source_len) < 0) {
+		j->source = xstrdup(src ? src : "");
+		j->source_len = strlen(j->source);
+	}
 	j->source_file = xstrdup(json_str(q, "source_file"));
 	const cJSON *rq = cJSON_GetObjectItemCaseSensitive(q, "request");
 	j->request = cJSON_IsObject(rq) ? cJSON_Duplicate(rq, 1) : NULL;
@@ -120,7 +132,7 @@ struct job *job_record_load(const cJSON *r, const cJSON *req)
 	const char *sub = json_str(r, "submit");
 	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
 		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
-	j->progress = (int)json_num(r, "progress", 0);
+	j->progress = (int)json_num_in(r, "progress", 0, 100, 0);
 	/* records written before every text was masked may hold a secret */
 	j->error = json_str(r, "error") ? log_redact(json_str(r, "error")) : NULL;
 	j->result = json_str(r, "result") ? log_redact(json_str(r, "result")) : NULL;
@@ -128,14 +140,14 @@ struct job *job_record_load(const cJSON *r, const cJSON *req)
 	j->pid = xstrdup(json_str(r, "pid"));
 	j->character_id = xstrdup(json_str(r, "character_id"));
 	j->video = xstrdup(json_str(r, "video"));
-	j->created = json_num(r, "created", now_wall());
-	j->started = json_num(r, "started", 0);
-	j->finished = json_num(r, "finished", 0);
+	j->created = json_num_in(r, "created", 0, JSON_TIME_MAX, now_wall());
+	j->started = json_num_in(r, "started", 0, JSON_TIME_MAX, 0);
+	j->finished = json_num_in(r, "finished", 0, JSON_TIME_MAX, 0);
 	j->upstream_succeeded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "upstream_succeeded"));
 	j->mtime = j->finished > 0 ? j->finished : j->created;
 	/* a state record written as format 2 without its request part: the
 	 * request cannot be sent again, but the job still shows */
-	if (!req && json_num(r, "format", 1) >= 2)
+	if (!req && json_num_in(r, "format", 0, 100, 1) >= 2)
 		log_warn("job record %u: its request part is missing", j->serial);
 	return j;
 }

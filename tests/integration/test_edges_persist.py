@@ -143,8 +143,10 @@ def test_crash_after_video_rename_keeps_video(mount_factory, sim, point):
     # a large history makes the window wide, as in the report
     m = mount_factory(start=False, env={"SORA2FS_FAILPOINT": point})
     m.data.mkdir(parents=True)
-    hist = [{"file": f"old{i}.mp4", "prompt": "x" * 200, "time": "2025-01-01 00:00:00",
-             "id": f"t{i}", "pid": "", "url": "", "duration_seconds": 1} for i in range(3000)]
+    # in the Web Studio's own format, so the mount does not rewrite it at start
+    hist = [{"file": f"{m.downloads}/old{i}.mp4", "prompt": "x" * 200, "time": 1700000000 + i,
+             "id": f"t{i}", "pid": None, "url": None, "duration_seconds": 1}
+            for i in range(3000)]
     (m.data / "history.json").write_text(json.dumps(hist))
     m.start()
     m.expect_log(r"complete when sora2fs stopped")
@@ -156,8 +158,9 @@ def test_crash_after_video_rename_keeps_video(mount_factory, sim, point):
     assert sorted(os.listdir(m.videos)) == ["cat.mp4"]
     assert sorted(os.listdir(m.downloads)) == ["cat.mp4"]
     # history.json is written by the writer thread, just after
-    wait_for(lambda: [e["file"] for e in json.loads(read(m.data / "history.json"))]
-             .count("cat.mp4") == 1, 5, "one history entry for cat.mp4")
+    wait_for(lambda: [os.path.basename(e["file"]) for e in
+                      json.loads(read(m.data / "history.json"))].count("cat.mp4") == 1,
+             5, "one history entry for cat.mp4")
     assert sim.tasks_created() == 1
 
 
