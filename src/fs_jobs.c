@@ -294,6 +294,20 @@ static struct drop_state *state_of(struct fs_handle *h)
 	return h->priv;
 }
 
+/* The handle's state goes with its last reference, or with an open that failed
+ * (FUSE sends no release for those). */
+static void state_free(struct fs_handle *h)
+{
+	struct drop_state *ds = h->priv;
+	if (!ds)
+		return;
+	pthread_mutex_lock(&writer_lock);
+	writer_put_locked(ds->wf);
+	pthread_mutex_unlock(&writer_lock);
+	free(ds);
+	h->priv = NULL;
+}
+
 static enum job_kind kind_of(struct fs_handle *h)
 {
 	return state_of(h)->kind;
@@ -581,11 +595,13 @@ static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *f
 		}
 	}
 	free(name);
+	if (r < 0)
+		state_free(h);
 	return r;
 }
 
-static int create_k(enum job_kind kind, const char *rest, mode_t mode,
-		    struct fuse_file_info *fi, struct fs_handle *h)
+static int create_drop(enum job_kind kind, const char *rest, mode_t mode,
+		       struct fuse_file_info *fi, struct fs_handle *h)
 {
 	state_of(h)->kind = kind;
 	if (strchr(rest, '/'))
@@ -598,6 +614,15 @@ static int create_k(enum job_kind kind, const char *rest, mode_t mode,
 		return -EISDIR;
 	ghost_remove(kind, rest);
 	return open_real(kind, rest, fi->flags | O_CREAT, mode & 07777, h);
+}
+
+static int create_k(enum job_kind kind, const char *rest, mode_t mode,
+		    struct fuse_file_info *fi, struct fs_handle *h)
+{
+	int r = create_drop(kind, rest, mode, fi, h);
+	if (r < 0)
+		state_free(h);
+	return r;
 }
 
 static bool ctl_word_known(const char *cmd)
@@ -734,14 +759,7 @@ static void release_k(struct fs_handle *h)
 {
 	if (h->tag == TAG_FILE && h->dirty && h->fd >= 0 && is_drop_name(h->rest))
 		drop_convert(h);
-	struct drop_state *ds = h->priv;
-	if (ds) {
-		pthread_mutex_lock(&writer_lock);
-		writer_put_locked(ds->wf);
-		pthread_mutex_unlock(&writer_lock);
-		free(ds);
-		h->priv = NULL;
-	}
+	state_free(h);
 }
 
 static int read_k(struct fs_handle *h, char *buf, size_t size, off_t off)
