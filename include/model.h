@@ -58,6 +58,9 @@ struct job {
 	int sending_host;        /* the host index it goes to */
 	bool request_durable;    /* N.request.json is on disk */
 	bool request_queued;     /* ... or on its way */
+	char *body;              /* the submit body as text, built at the drop outside the
+				    lock (cJSON_free); NULL: built when sent; freed once accepted */
+	const char *body_path;   /* its API path (a constant) */
 	struct job *next;
 };
 

@@ -193,11 +193,17 @@ static void send_submit(struct job *j)
 	j->sending_durable = false;
 	if (host_idx >= n)
 		host_idx = 0;
-	const char *path = API_PATH_VIDEO;
-	cJSON *body = j->kind == JOB_VIDEO ? api_video_body(j->request)
-					   : api_character_body(j->request, &path);
-	char *json = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
+	/* the body was built at the drop, outside the lock; after a restart or a
+	 * retry it is built here */
+	const char *path = j->body ? j->body_path : API_PATH_VIDEO;
+	char *built = NULL;
+	if (!j->body) {
+		cJSON *body = j->kind == JOB_VIDEO ? api_video_body(j->request)
+						   : api_character_body(j->request, &path);
+		built = cJSON_PrintUnformatted(body);
+		cJSON_Delete(body);
+	}
+	const char *json = j->body ? j->body : built;
 	char *url = join_url(hosts[host_idx], path);
 	struct http_opts o = api_opts(true);
 	struct xfer *x = xfer_new(X_SUBMIT, j->serial, host_idx);
@@ -210,7 +216,7 @@ static void send_submit(struct job *j)
 		log_debug("%s: submitting to %s", j->name, hosts[host_idx]);
 	}
 	free(url);
-	cJSON_free(json);
+	cJSON_free(built);
 }
 
 /* What the answer to a submit means: one of the EV_SUBMIT_* events. *id: the

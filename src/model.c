@@ -247,6 +247,7 @@ static void job_save_new(struct job *j, struct writer_wait *wait)
 
 static void job_free(struct job *j)
 {
+	cJSON_free(j->body);
 	free(j->name);
 	free(j->source);
 	free(j->source_file);
@@ -837,6 +838,14 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	/* The unchanging part of the record, serialised before the lock too: with
 	 * a 20 MiB reference it is 27 MB of text. */
 	char *shown_req = r == 0 ? shown_text(kind, shown) : xstrdup("");
+	/* and the submit body (27 MB of JSON with a 20 MiB reference) */
+	char *body = NULL;
+	const char *body_path = API_PATH_VIDEO;
+	if (r == 0) {
+		cJSON *b = kind == JOB_VIDEO ? api_video_body(req) : api_character_body(req, &body_path);
+		body = cJSON_PrintUnformatted(b);
+		cJSON_Delete(b);
+	}
 	size_t req_len;
 	char *req_text = job_record_request_text(data, len, file_name, r == 0 ? req : NULL,
 						 shown_req, &req_len);
@@ -870,6 +879,8 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	if (r == 0) {
 		j->request = req;
 		req = NULL;
+		j->body = body;
+		j->body_path = body_path;
 		job_event(j, EV_DROP, NULL);
 	} else {
 		char *why = xasprintf("%s; nothing was submitted", err ? err : "invalid request");
@@ -1481,6 +1492,8 @@ int job_set_submitted(struct job *j, const char *id)
 		return r;
 	set_str(&j->id, id);
 	j->started = now_wall();
+	cJSON_free(j->body); /* sent for good */
+	j->body = NULL;
 	job_apply(j, EV_SUBMIT_ACCEPTED, &o, NULL);
 	return 0;
 }
