@@ -72,9 +72,12 @@ def test_cancel_while_first_host_times_out_is_never_sent(mount_factory, sim, han
     """Drop, then cancel while the first host's connect is timing out: the
     engine must not fall over to the second host. Nothing is billed."""
     m = mount_factory(api_url=False, opts=[f"domestic_url=http://127.0.0.1:{hanging_port.port}",
-                                           f"overseas_url={sim.url}", "connect_timeout=2"])
+                                           f"overseas_url={sim.url}", "connect_timeout=2",
+                                           "verbose"])
     drop(m.mnt, "cat.txt", "a cat\n")
     wait_for(lambda: submit_in_flight(m), 5, "the submit to be on its way to host 1")
+    # "sending" is on disk just before the request leaves (persist): wait for it to leave
+    m.wait_log(r"cat: submitting to http://127\.0\.0\.1:%d" % hanging_port.port)
     assert ctl(m.mnt, "cat", "cancel") == 0
     assert job_status(m.mnt, "cat") == "cancelled"
     # the connect to host 1 times out (2 s); the answer is recorded, nothing resent
