@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "options.h"
+#include "poll_plan.h"
 
 enum job_kind { JOB_VIDEO, JOB_CHARACTER };
 enum job_status { ST_QUEUED, ST_RUNNING, ST_DOWNLOADING, ST_SUCCEEDED, ST_FAILED, ST_CANCELLED };
@@ -56,6 +57,7 @@ struct job {
 	bool url_refreshed;      /* an expired download link was re-polled once */
 	bool replace_video;      /* redownload: replace the existing file */
 	bool refresh;            /* ctl refresh: poll once now, even when finished */
+	struct poll_plan poll;   /* when to poll next (poll_plan.c); t0 0 = not started */
 	struct job *next;
 };
 

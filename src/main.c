@@ -23,6 +23,7 @@
 #include "log.h"
 #include "model.h"
 #include "options.h"
+#include "poll_plan.h"
 #include "util.h"
 
 #include <errno.h>
@@ -273,6 +274,7 @@ static int options_fill(const struct cli *c, struct options *opt)
 	    parse_seconds("connect_timeout", c->connect_timeout, 10, &opt->connect_timeout) < 0 ||
 	    parse_seconds("stall_timeout", c->stall_timeout, 60, &opt->stall_timeout) < 0)
 		return -1;
+	opt->poll_cap = c->poll_interval ? opt->poll_interval : POLL_PLAN_CAP;
 	static const char *const url_names[] = { "api_url", "domestic_url", "overseas_url" };
 	const char *urls[] = { c->api_url, c->domestic_url, c->overseas_url };
 	for (int i = 0; i < 3; i++) {
