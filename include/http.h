@@ -39,6 +39,7 @@ http_t *http_new(void);
  * requests beyond it wait for a free connection. */
 #define HTTP_DEFAULT_HOST_CONNECTIONS 16L
 #define HTTP_DOWNLOAD_BUFFER (512L * 1024)
+#define HTTP_WRITEBACK_CHUNK (16u * 1024 * 1024) /* start writeback every this many bytes */
 void http_set_max_connections(http_t *h, long per_host);
 void http_free(http_t *h);
 /* POST JSON (bearer may be NULL). */

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct req {
 	struct curl_slist *headers;
 	char *body;
 	int fd;
+	size_t unsynced; /* bytes written to fd since the last writeback start */
 	http_cb cb;
 	void *ctx;
 	struct http_result res;
@@ -115,6 +117,13 @@ static size_t to_fd(char *p, size_t size, size_t n, void *ud)
 		done += (size_t)w;
 	}
 	r->res.bytes += (off_t)len;
+	/* Start the disk writes as the data comes (without waiting for them), so
+	 * the fsync before the video is put in place has little left to do. */
+	r->unsynced += len;
+	if (r->unsynced >= HTTP_WRITEBACK_CHUNK) {
+		r->unsynced = 0;
+		sync_file_range(r->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	}
 	return len;
 }
 
