@@ -17,7 +17,7 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 void log_init(bool use_syslog, enum log_level min_level);
 /* Forget every secret and close syslog (at exit; keeps leak checkers quiet). */
 void log_shutdown(void);
-/* Register a secret to redact (copied). NULL/empty ignored. Up to 16 kept. */
+/* Register a secret to redact (copied). NULL/empty ignored. No cap on how many. */
 void log_add_secret(const char *secret);
 void log_forget_secret(const char *secret);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
