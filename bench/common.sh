@@ -54,10 +54,9 @@ bench_cleanup() {
 		bench_sim_post /_sim/fault '{"kind": "all", "mode": "none"}' >/dev/null 2>&1
 	fi
 	local m
-	for m in "$BENCH_MNT" "$BENCH_FLOOR_MNT"; do
-		if grep -qs " $m " /proc/self/mounts; then
-			fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
-		fi
+	# every mount under the temporary directory (sora2fs, the floors)
+	for m in $(awk -v d="$BENCH_DIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts); do
+		fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
 	done
 	local p end=$((SECONDS + 10))
 	for p in $BENCH_FS_PID $BENCH_FLOOR_PID $BENCH_SIM_PID; do

@@ -36,8 +36,10 @@ static const char *rel(const char *path)
 
 static void *floor_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 1.0;
+	/* FLOORFS_TIMEOUT=SECONDS: other cache times, to see what they would buy */
+	const char *t = getenv("FLOORFS_TIMEOUT");
+	cfg->entry_timeout = t ? atof(t) : 1.0;
+	cfg->attr_timeout = t ? atof(t) : 1.0;
 	cfg->negative_timeout = 0;
 	cfg->use_ino = 0;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
