@@ -27,6 +27,16 @@ export BENCH_RESULTS
 trap 'rm -f "$BENCH_RESULTS"' EXIT
 start=$SECONDS
 
+# A fresh clone: configure and build first.
+ROOT=$(cd "$HERE/.." && pwd)
+if [[ -z ${SORA2FS:-} && ! -f $ROOT/build/build.ninja ]]; then
+	echo "configuring build/ (meson setup build)..." >&2
+	meson setup "$ROOT/build" >/dev/null
+fi
+if [[ -z ${SORA2FS:-} ]]; then
+	ninja -C "$ROOT/build" >/dev/null
+fi
+
 step() {
 	printf '\n== %s\n' "$*"
 	printf '== %s (%d s so far)\n' "$*" $((SECONDS - start)) >&2
