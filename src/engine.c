@@ -422,8 +422,7 @@ static void poll_trouble(struct job *j, const char *why, bool unreachable)
 		int n = host_list(hosts);
 		if (n == 2) {
 			const char *other = (j->host && strcmp(j->host, hosts[0]) == 0) ? hosts[1] : hosts[0];
-			free(j->host);
-			j->host = xstrdup(other);
+			job_set_host(j, other);
 		}
 	}
 }
@@ -550,7 +549,8 @@ static void start_download(struct job *j)
 	}
 	const struct options *o = model_options();
 	struct http_opts ho = { .connect_timeout = o->connect_timeout,
-				.stall_timeout = o->stall_timeout };
+				.stall_timeout = o->stall_timeout,
+				.max_size = o->max_video_size };
 	if (http_get(e.http, j->url, x->dl.fd, &ho, on_download, x) < 0) {
 		download_abort(&x->dl);
 		free(x);
@@ -568,9 +568,7 @@ static void finish_download(struct job *j, struct xfer *x, const struct http_res
 	int r = download_commit(&x->dl, res->content_length, replace, &err);
 	for (int tries = 0; r == -EEXIST && tries < 3; tries++) {
 		/* someone put a file of that name there meanwhile: pick another */
-		free(j->video);
-		j->video = NULL;
-		r = download_rename_to(&x->dl, job_reserve_video(j));
+		r = download_rename_to(&x->dl, job_reserve_video_again(j));
 	}
 	if (r == 0) {
 		job_set_video_done(j);
@@ -604,7 +602,12 @@ static void on_download(const struct http_result *res, void *ctx)
 			download_abort(&x->dl);
 			char *desc = http_describe(res);
 			bool gone = res->status == 403 || res->status == 404 || res->status == 410;
-			if (gone && !j->url_refreshed) {
+			if (res->too_big) {
+				/* the same file again would be as big: no retries */
+				job_eventf(j, EV_DOWNLOAD_FAILED, "the video is larger than max_video_size "
+					       "(%lld MiB): not downloaded", (long long)(model_options()
+					       ->max_video_size >> 20));
+			} else if (gone && !j->url_refreshed) {
 				/* links expire: ask the API once for a fresh one */
 				j->url_refreshed = true;
 				j->refresh = true;

@@ -30,12 +30,14 @@
 #include "log.h"
 #include "model.h"
 #include "names.h"
+#include "prompt.h"
 #include "util.h"
 
 #define GHOST_SECONDS 10.0
 #define DROP_MAX (64u * 1024 * 1024)
 
-enum tag { TAG_FILE = 1, TAG_CTL, TAG_JOBFILE, TAG_CONVERTED };
+enum tag { TAG_FILE = 1, TAG_CTL, TAG_JOBFILE, TAG_CONVERTED,
+	   TAG_REFUSED /* a drop that grew past its size limit: never a job */ };
 
 /* --- ghosts: dropped names that just became jobs ------------------------- */
 
@@ -420,6 +422,33 @@ static int create_k(enum job_kind kind, const char *rest, mode_t mode,
 	return open_real(kind, rest, fi->flags | O_CREAT, mode & 07777, h);
 }
 
+/* A drop larger than prompt_drop_max() is refused at write() (EFBIG), before
+ * anything can be submitted: what was written is dropped with it (a cut prompt
+ * must never be billed), further writes and the close() fail with EFBIG. */
+static bool over_limit(struct fs_handle *h, const char *rest, off_t off, size_t size)
+{
+	enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
+	if (!is_drop_name(rest) || off < 0)
+		return false;
+	size_t max = prompt_drop_max(rest, kind == JOB_CHARACTER);
+	if ((size_t)off + size <= max)
+		return false;
+	log_warn("%s/%s: larger than %zu KiB (the limit for such a drop): refused (EFBIG), "
+		 "nothing submitted", kind == JOB_VIDEO ? "jobs" : "characters", rest, max >> 10);
+	char *path = real_path(kind, rest);
+	struct stat a, b;
+	if (fstat(h->fd, &a) == 0 && lstat(path, &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev)
+		unlink(path);
+	free(path);
+	if (ftruncate(h->fd, 0) < 0) {
+		/* unlinked already: the bytes go with the handle */
+	}
+	h->tag = TAG_REFUSED;
+	h->dirty = false;
+	return true;
+}
+
 static int write_k(struct fs_handle *h, const char *buf, size_t size, off_t off)
 {
 	if (h->tag == TAG_CTL) {
@@ -436,8 +465,12 @@ static int write_k(struct fs_handle *h, const char *buf, size_t size, off_t off)
 		free(name);
 		return r < 0 ? r : (int)size;
 	}
+	if (h->tag == TAG_REFUSED)
+		return -EFBIG;
 	if (h->tag != TAG_FILE || h->fd < 0)
 		return -EBADF; /* the drop already became a job */
+	if (over_limit(h, h->rest, off, size))
+		return -EFBIG;
 	ssize_t n = pwrite(h->fd, buf, size, off);
 	if (n < 0)
 		return -errno;
@@ -447,6 +480,8 @@ static int write_k(struct fs_handle *h, const char *buf, size_t size, off_t off)
 
 static int flush_k(struct fs_handle *h)
 {
+	if (h->tag == TAG_REFUSED)
+		return -EFBIG;
 	if (h->tag != TAG_FILE || !h->dirty || h->fd < 0 || !is_drop_name(h->rest))
 		return 0;
 	enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
@@ -504,6 +539,9 @@ static int fsync_k(struct fs_handle *h, int datasync)
 
 static int truncate_k(enum job_kind kind, const char *rest, off_t size, struct fs_handle *h)
 {
+	if (is_drop_name(rest) && size > 0 &&
+	    (size_t)size > prompt_drop_max(rest, kind == JOB_CHARACTER))
+		return -EFBIG;
 	if (h && h->tag == TAG_FILE && h->fd >= 0) {
 		if (ftruncate(h->fd, size) < 0)
 			return -errno;

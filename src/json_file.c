@@ -129,3 +129,15 @@ void json_set_num(cJSON *obj, const char *key, double value)
 		return;
 	set_item(obj, key, cJSON_CreateNumber(value));
 }
+
+void json_init_hooks(void)
+{
+	cJSON_Hooks hooks = { .malloc_fn = xmalloc, .free_fn = free };
+	cJSON_InitHooks(&hooks);
+}
+
+double json_num_in(const cJSON *obj, const char *key, double min, double max, double dflt)
+{
+	double v = json_num(obj, key, dflt);
+	return v >= min && v <= max ? v : dflt;
+}

@@ -12,6 +12,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "job_index.h"
+#include "job_files.h"
 #include "json_file.h"
 #include "local_ref.h"
 #include "log.h"
@@ -267,11 +269,11 @@ static void load_record(const cJSON *r, void *ctx)
 	int status = status_from_name(json_str(r, "status"));
 	if (!name || !name_valid(name) || status < 0) {
 		log_error("job record %u has no valid name or status; ignored",
-			  (unsigned)json_num(r, "serial", 0));
+			  (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0));
 		return;
 	}
 	struct job *j = xcalloc(1, sizeof *j);
-	j->serial = (unsigned)json_num(r, "serial", 0);
+	j->serial = (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0);
 	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
 		  ? JOB_CHARACTER : JOB_VIDEO;
 	j->name = xstrdup(name);
@@ -288,7 +290,7 @@ static void load_record(const cJSON *r, void *ctx)
 	const char *sub = json_str(r, "submit");
 	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
 		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
-	j->progress = (int)json_num(r, "progress", 0);
+	j->progress = (int)json_num_in(r, "progress", 0, 100, 0);
 	/* records written before every text was masked may hold a secret */
 	j->error = json_str(r, "error") ? log_redact(json_str(r, "error")) : NULL;
 	j->result = json_str(r, "result") ? log_redact(json_str(r, "result")) : NULL;
@@ -296,9 +298,9 @@ static void load_record(const cJSON *r, void *ctx)
 	j->pid = xstrdup(json_str(r, "pid"));
 	j->character_id = xstrdup(json_str(r, "character_id"));
 	j->video = xstrdup(json_str(r, "video"));
-	j->created = json_num(r, "created", now_wall());
-	j->started = json_num(r, "started", 0);
-	j->finished = json_num(r, "finished", 0);
+	j->created = json_num_in(r, "created", 0, JSON_TIME_MAX, now_wall());
+	j->started = json_num_in(r, "started", 0, JSON_TIME_MAX, 0);
+	j->finished = json_num_in(r, "finished", 0, JSON_TIME_MAX, 0);
 	j->upstream_succeeded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "upstream_succeeded"));
 	j->mtime = j->finished > 0 ? j->finished : j->created;
 	if (j->serial >= m.next_serial)
@@ -364,10 +366,11 @@ static void active_remove(const char *id)
 		studio_save(SF_ACTIVE, m.active);
 }
 
+/* The prompt as history, active_tasks.json and xattrs store it: secrets masked. */
 static char *job_prompt_text(const struct job *j)
 {
 	const char *p = j->request ? json_str(j->request, "prompt") : NULL;
-	return xstrdup(p ? p : "");
+	return log_redact(p ? p : "");
 }
 
 /* Tasks the Web Studio (or an older sora2fs) left running become jobs. */
@@ -403,7 +406,7 @@ static void adopt_active_tasks(void)
 		j->id = xstrdup(id);
 		j->submit = SUBMIT_ACCEPTED;
 		j->status = ST_RUNNING;
-		double st = json_num(t, "start_time", 0);
+		double st = json_num_in(t, "start_time", 0, JSON_TIME_MAX, 0);
 		j->created = j->started = st > 0 ? st : now_wall();
 		j->mtime = j->created;
 		job_append(j);
@@ -519,6 +522,15 @@ char *model_config_get(const char *field)
 	return out;
 }
 
+/* A new key unblocks jobs waiting for one. */
+static void key_appeared(void)
+{
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
+		    str_has_prefix(j->error, "no API key"))
+			job_event(j, EV_KEY_APPEARS, NULL);
+}
+
 int model_config_set(const char *field, const char *value, char **err)
 {
 	if (!config_field_ok(field)) {
@@ -541,14 +553,10 @@ int model_config_set(const char *field, const char *value, char **err)
 		log_add_secret(value);
 	json_set_str(m.config, field, value);
 	save_config();
-	queue_change("/config/%s", field);
-	/* A new key unblocks jobs waiting for one. */
-	if (strcmp(field, "api_key") == 0 && *value) {
-		for (struct job *j = m.jobs; j; j = j->next)
-			if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
-			    str_has_prefix(j->error, "no API key"))
-				job_event(j, EV_KEY_APPEARS, NULL);
-	}
+	/* (GCC's format-overflow check under -fsanitize cannot see field is set) */
+	queue_change("/config/%s", field ? field : "");
+	if (strcmp(field, "api_key") == 0 && *value)
+		key_appeared();
 	wake_engine();
 	model_unlock();
 	log_info("config: %s updated", field);
@@ -759,48 +767,6 @@ bool model_job_exists(enum job_kind kind, const char *name)
 	return r;
 }
 
-static char *line(const char *s)
-{
-	return (s && *s) ? xasprintf("%s\n", s) : xstrdup("");
-}
-
-/* The content of one job file, lock held. NULL: no such file. *len is the
- * length (the prompt may hold NUL bytes). */
-static char *job_file_text(const struct job *j, const char *file, size_t *len)
-{
-	char *t = NULL;
-	if (strcmp(file, "status") == 0)
-		t = line(job_status_name(j->status));
-	else if (strcmp(file, "progress") == 0)
-		t = xasprintf("%d\n", j->progress);
-	else if (strcmp(file, "error") == 0)
-		t = line(j->error);
-	else if (strcmp(file, "id") == 0)
-		t = line(j->id);
-	else if (strcmp(file, "request.json") == 0)
-		t = line(j->request_shown);
-	else if (strcmp(file, "result.json") == 0)
-		t = line(j->result);
-	else if (strcmp(file, "ctl") == 0)
-		t = xstrdup("");
-	else if (strcmp(file, "prompt") == 0 && j->kind == JOB_VIDEO) {
-		t = xmalloc(j->source_len + 1);
-		memcpy(t, j->source, j->source_len);
-		t[j->source_len] = '\0';
-		*len = j->source_len;
-		return t;
-	} else if (strcmp(file, "pid") == 0 && j->kind == JOB_VIDEO && j->pid)
-		t = line(j->pid);
-	else if (strcmp(file, "character_id") == 0 && j->kind == JOB_CHARACTER && j->character_id)
-		t = line(j->character_id);
-	else if (strcmp(file, "video") == 0 && j->kind == JOB_VIDEO && j->video &&
-		 j->status == ST_SUCCEEDED)
-		t = xasprintf("../../videos/%s", j->video);
-	if (t)
-		*len = strlen(t);
-	return t;
-}
-
 int model_job_file(enum job_kind kind, const char *name, const char *file,
 		   char **data, size_t *len)
 {
@@ -816,21 +782,19 @@ int model_job_file(enum job_kind kind, const char *name, const char *file,
 
 char **model_job_files(enum job_kind kind, const char *name)
 {
-	static const char *const all[] = {
-		"prompt", "request.json", "id", "status", "progress", "error",
-		"result.json", "ctl", "pid", "character_id", "video",
-	};
 	model_lock();
 	struct job *j = find_job(kind, name);
 	char **out = NULL;
 	if (j) {
-		size_t n = sizeof all / sizeof all[0], k = 0;
+		size_t n = 0, k = 0;
+		while (job_file_names[n])
+			n++;
 		out = xcalloc(n + 1, sizeof *out);
 		for (size_t i = 0; i < n; i++) {
 			size_t len;
-			char *t = job_file_text(j, all[i], &len);
+			char *t = job_file_text(j, job_file_names[i], &len);
 			if (t)
-				out[k++] = xstrdup(all[i]);
+				out[k++] = xstrdup(job_file_names[i]);
 			free(t);
 		}
 	}
@@ -889,11 +853,12 @@ int model_job_forget(enum job_kind kind, const char *name)
 		model_unlock();
 		return -ENOENT;
 	}
+	bool in_flight = j->busy && j->submit == SUBMIT_SENDING;
 	if (job_event(j, EV_FORGET, NULL) < 0) {
 		model_unlock();
 		return -EBUSY;
 	}
-	if (j->busy && j->submit == SUBMIT_SENDING)
+	if (in_flight)
 		log_warn("%s/%s: forgotten while its submit was on the way; it will not be sent "
 			 "again, but check your account for a task created meanwhile",
 			 kind_dir(kind), name);
@@ -1329,6 +1294,20 @@ static bool video_name_taken(const char *name, void *ctx)
 	bool taken = lstat(p, &sb) == 0;
 	free(p);
 	return taken;
+}
+
+const char *job_reserve_video_again(struct job *j)
+{
+	set_str(&j->video, NULL);
+	return job_reserve_video(j);
+}
+
+void job_set_host(struct job *j, const char *host)
+{
+	if (j->host && host && strcmp(j->host, host) == 0)
+		return;
+	set_str(&j->host, host);
+	job_save(j, false);
 }
 
 const char *job_reserve_video(struct job *j)

@@ -159,6 +159,11 @@ static int check_prompt(const cJSON *v, cJSON **out, char **err)
 		return -EINVAL;
 	}
 	size_t len = strlen(v->valuestring);
+	if (len > PROMPT_TEXT_MAX) {
+		*err = xasprintf("the prompt is %zu bytes long; at most %u (1 MiB) are accepted",
+				 len, PROMPT_TEXT_MAX);
+		return -EINVAL;
+	}
 	if (!utf8_valid(v->valuestring, len)) {
 		*err = xstrdup("prompt is not valid UTF-8 text");
 		return -EINVAL;
@@ -616,6 +621,18 @@ static bool name_is_json(const char *filename)
 	return n >= 5 && strcasecmp(filename + n - 5, ".json") == 0;
 }
 
+size_t prompt_drop_max(const char *filename, bool always_json)
+{
+	return always_json || name_is_json(filename) ? PROMPT_DROP_MAX_JSON
+						     : PROMPT_DROP_MAX_TEXT;
+}
+
+static char *too_big_text(size_t len, size_t max)
+{
+	return xasprintf("the file is %zu bytes; a dropped file may have at most %zu "
+			 "(%zu MiB)", len, max, max >> 20);
+}
+
 int prompt_parse_video(const char *filename, const char *data, size_t len,
 		       cJSON **req, char **err)
 {
@@ -623,6 +640,10 @@ int prompt_parse_video(const char *filename, const char *data, size_t len,
 	*err = NULL;
 	if (!data)
 		len = 0;
+	if (len > prompt_drop_max(filename, false)) {
+		*err = too_big_text(len, prompt_drop_max(filename, false));
+		return -EINVAL;
+	}
 	/* Editors on Windows start UTF-8 files with a byte order mark. */
 	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
 		data += 3, len -= 3;
@@ -719,6 +740,10 @@ int prompt_parse_character(const char *data, size_t len, cJSON **req, char **err
 {
 	*req = NULL;
 	*err = NULL;
+	if (data && len > PROMPT_DROP_MAX_JSON) {
+		*err = too_big_text(len, PROMPT_DROP_MAX_JSON);
+		return -EINVAL;
+	}
 	cJSON *j;
 	int rc = parse_json_object(data ? data : "", data ? len : 0, &j, err);
 	if (rc < 0)
