@@ -1,8 +1,8 @@
 /* poll_plan.c - when to poll a running task next (see poll_plan.h).
  *
- *   240 s generation, progress linear:  polls at 8, 38, 98, 158, 188, 209,
- *   223, 232, 236, 239, 242 s -> 11 calls (the Web Studio: 24), video seen
- *   about 2 s after it was done.
+ *   240 s generation, progress linear:  polls at 8, 68, 128, 188, 227, 239,
+ *   242 s -> 7 calls (the Web Studio: 24), the video seen 2 s after it was
+ *   done.
  */
 #include "poll_plan.h"
 
@@ -59,16 +59,16 @@ double poll_plan_next(struct poll_plan *pp, double now, int progress, double cap
 		if (pp->near_since <= 0)
 			pp->near_since = now;
 		pp->est_end = now + r;
-		wait = clamp(POLL_PLAN_DENSE + 0.3 * (now - pp->near_since), POLL_PLAN_DENSE,
+		wait = clamp(POLL_PLAN_DENSE + POLL_PLAN_WIDEN * (now - pp->near_since), POLL_PLAN_DENSE,
 			     POLL_PLAN_LATE_CAP);
 		if (r > 4 * POLL_PLAN_LATE_CAP) {
 			/* the estimate moved far out again (progress fell back): start over */
 			pp->near_since = 0;
-			wait = r * 0.7;
+			wait = r * POLL_PLAN_FAR;
 		}
 	} else {
 		pp->est_end = now + r;
-		wait = r * 0.7;
+		wait = r * POLL_PLAN_FAR;
 	}
 	return clamp(wait, lo, cap);
 }
