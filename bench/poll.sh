@@ -70,7 +70,8 @@ polls=$(bench_sim_stat 's["requests"]["/v1/draw/result"]')
 per=$(awk -v p="$polls" -v n="$N" 'BEGIN {printf "%.1f", p / n}')
 ws=$(awk -v g="$GEN" 'BEGIN {printf "%d", int(g / 10) + 1}')
 ratio=$(bench_ratio "$per" "$ws")
-bench_result "polling, sora2-sim $GEN s tasks (real time)|$per polls/task = $ratio x Web Studio ($ws), delay median $med s, max $max s|<= 0.5x, median <= 3 s, max <= 10 s|$(bench_ok "$ratio <= 0.5 && $med <= 3 && $max <= 10")"
+# the target is for generations of 2-6 minutes; shorter runs are only shown
+((GEN >= 120)) && bench_result "polling, sora2-sim $GEN s tasks (real time)|$per polls/task = $ratio x Web Studio ($ws), delay median $med s, max $max s|<= 0.5x, median <= 3 s, max <= 10 s|$(bench_ok "$ratio <= 0.5 && $med <= 3 && $max <= 10")"
 echo
 echo "$N tasks of $GEN s on sora2-sim, default polling, $(nproc) CPUs, $(uname -r)"
 {
