@@ -503,8 +503,9 @@ static void on_poll(const struct http_result *res, void *ctx)
 				apply_task(j, data);
 			} else if (out == API_ERR_CODE && code == -22 &&
 				   (j->status == ST_RUNNING)) {
-				job_eventf(j, EV_POLL_FAILED, "the API no longer knows task %s (code -22: %s)",
-					       j->id, msg ? msg : "task not found");
+				/* msg already reads "code -22: …" (api.c): not twice */
+				job_eventf(j, EV_POLL_FAILED, "the API no longer knows task %s (%s)",
+					       j->id, msg ? msg : "code -22");
 			} else if (out == API_ERR_CODE) {
 				poll_trouble(j, msg ? msg : "API error", false);
 			} else {
@@ -849,8 +850,15 @@ static double schedule(void)
 					job_event(j, EV_KEY_MISSING, "no API key: write one to config/api_key");
 				break;
 			}
-			if (active >= o->max_active)
+			if (active >= o->max_active) {
+				/* say why it waits (issue 8) */
+				job_set_error(j, "waiting for a free slot: %d jobs are active "
+					      "(max_active=%d); it starts when one finishes",
+					      active, o->max_active);
 				break;
+			}
+			if (j->error && str_has_prefix(j->error, "waiting for a free slot"))
+				job_clear_error(j);
 			start_submit(j, 0);
 			active++;
 			break;

@@ -273,9 +273,34 @@ static void fs_destroy(void *private_data)
 	}
 }
 
+/* A component longer than NAME_MAX: ENAMETOOLONG, as local filesystems say. */
+static bool name_too_long(const char *path)
+{
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n > 255)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* A new name that is not UTF-8 text: names end up in JSON files (job records,
+ * history.json) that the Web Studio's Python must be able to read. */
+static bool name_not_text(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !str_utf8_valid(base, strlen(base));
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
+	if (name_too_long(path))
+		return -ENAMETOOLONG;
 	if (is_root(path)) {
 		fs_stat_dir(st, 0);
 		st->st_nlink = 2 + N_TOPS;
@@ -288,7 +313,8 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		size_t len;
 		char *text = root_file_text(rf, &len);
 		free(text);
-		fs_stat_file(st, 0444, (off_t)len, 0);
+		/* history.json holds every prompt and video link: the owner's only. */
+		fs_stat_file(st, rf == RF_HISTORY ? 0400 : 0444, (off_t)len, 0);
 		return 0;
 	}
 	if (!t)
@@ -393,6 +419,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EEXIST;
 	if (!t || !t->create || !*rest)
 		return -EACCES;
+	if (name_not_text(rest))
+		return -EINVAL;
 	struct fs_handle *h = handle_new(rest, fi->flags);
 	h->tree = t;
 	int r = t->create(rest, mode, fi, h);
@@ -582,6 +610,10 @@ static int fs_rmdir(const char *path)
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
+	if (name_too_long(to))
+		return -ENAMETOOLONG;
+	if (name_not_text(to))
+		return -EINVAL;
 	const char *rf, *rt;
 	const struct fs_subtree *a = tree_of(from, &rf), *b = tree_of(to, &rt);
 	if (!a || !b || !*rf || !*rt)
@@ -589,6 +621,19 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	if (a != b)
 		return -EXDEV;
 	return a->rename ? a->rename(rf, rt, flags) : -EACCES;
+}
+
+/* Links cannot be made here: a job is made by dropping a file, a video by a job. */
+static int fs_symlink(const char *target, const char *path)
+{
+	(void)target;
+	return name_too_long(path) ? -ENAMETOOLONG : -EPERM;
+}
+
+static int fs_link(const char *from, const char *to)
+{
+	(void)from;
+	return name_too_long(to) ? -ENAMETOOLONG : -EPERM;
 }
 
 static int fs_readlink(const char *path, char *buf, size_t size)
@@ -656,6 +701,8 @@ const struct fuse_operations fs_operations = {
 	.rmdir = fs_rmdir,
 	.rename = fs_rename,
 	.readlink = fs_readlink,
+	.symlink = fs_symlink,
+	.link = fs_link,
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,
 	.setxattr = fs_setxattr,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "job_index.h"
+#include "history.h"
 #include "job_files.h"
 #include "json_file.h"
 #include "local_ref.h"
@@ -39,6 +40,7 @@ static struct {
 	struct options opt;
 	cJSON *config;   /* data/config.json */
 	cJSON *history;  /* data/history.json */
+	struct history *hist; /* its index by base name (history.c) */
 	cJSON *active;   /* data/active_tasks.json */
 	cJSON *times;    /* data/task_times.json */
 	struct job *jobs;
@@ -169,10 +171,16 @@ static cJSON *job_to_json(const struct job *j)
 	cJSON_AddNumberToObject(o, "serial", j->serial);
 	cJSON_AddStringToObject(o, "kind", j->kind == JOB_VIDEO ? "video" : "character");
 	cJSON_AddStringToObject(o, "name", j->name);
-	/* The prompt bytes may not be UTF-8; cJSON keeps them as they are. */
-	char *src = xstrndup(j->source ? j->source : "", j->source_len);
-	cJSON_AddStringToObject(o, "source", src);
-	free(src);
+	/* Every JSON file is UTF-8 text: bytes that are not (a rejected drop) are
+	 * kept losslessly as base64. */
+	const char *sb = j->source ? j->source : "";
+	if (str_utf8_valid(sb, j->source_len) && !memchr(sb, '\0', j->source_len)) {
+		cJSON_AddStringToObject(o, "source", sb);
+	} else {
+		char *b64 = str_base64_encode(sb, j->source_len);
+		cJSON_AddStringToObject(o, "source_base64", b64);
+		free(b64);
+	}
 	json_set_str(o, "source_file", j->source_file);
 	if (j->request)
 		cJSON_AddItemToObject(o, "request", cJSON_Duplicate(j->request, 1));
@@ -277,9 +285,11 @@ static void load_record(const cJSON *r, void *ctx)
 	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
 		  ? JOB_CHARACTER : JOB_VIDEO;
 	j->name = xstrdup(name);
-	const char *src = json_str(r, "source");
-	j->source = xstrdup(src ? src : "");
-	j->source_len = strlen(j->source);
+	const char *src = json_str(r, "source"), *b64 = json_str(r, "source_base64");
+	if (!b64 || str_base64_decode(b64, &j->source, &j->source_len) < 0) {
+		j->source = xstrdup(src ? src : "");
+		j->source_len = strlen(j->source);
+	}
 	j->source_file = xstrdup(json_str(r, "source_file"));
 	const cJSON *req = cJSON_GetObjectItemCaseSensitive(r, "request");
 	j->request = cJSON_IsObject(req) ? cJSON_Duplicate(req, 1) : NULL;
@@ -438,6 +448,12 @@ int model_init(const struct options *opt, char **err)
 	if (r < 0)
 		goto fail;
 	register_secrets();
+	bool upgraded = false;
+	char *dl = realpath(opt->downloads_dir, NULL);
+	m.hist = history_open(m.history, dl ? dl : opt->downloads_dir, &upgraded);
+	free(dl);
+	if (upgraded)
+		save_history(); /* entries older sora2fs wrote, in the Web Studio's format */
 	m.next_serial = 1;
 	r = studio_load_jobs(load_record, NULL, err);
 	if (r < 0)
@@ -468,6 +484,8 @@ void model_shutdown(void)
 		job_free(j);
 	}
 	cJSON_Delete(m.config);
+	history_close(m.hist);
+	m.hist = NULL;
 	cJSON_Delete(m.history);
 	cJSON_Delete(m.active);
 	cJSON_Delete(m.times);
@@ -533,8 +551,8 @@ static void key_appeared(void)
 
 int model_config_set(const char *field, const char *value, char **err)
 {
-	if (!config_field_ok(field)) {
-		*err = xasprintf("unknown setting %s", field);
+	if (!field || !config_field_ok(field)) {
+		*err = xasprintf("unknown setting %s", field ? field : "(none)");
 		return -EINVAL;
 	}
 	if (strcmp(field, "host_mode") == 0 && strcmp(value, "auto") != 0 &&
@@ -592,7 +610,7 @@ char **model_defaults_list(void)
 	cJSON *it;
 	if (d)
 		cJSON_ArrayForEach(it, d)
-			if (it->string && name_valid(it->string))
+			if (it->string && param_name_ok(it->string)) /* UI state stays hidden */
 				out[k++] = xstrdup(it->string);
 	model_unlock();
 	return out;
@@ -602,7 +620,7 @@ int model_default_get(const char *name, char **text)
 {
 	model_lock();
 	cJSON *d = defaults_obj(false);
-	cJSON *v = d ? cJSON_GetObjectItemCaseSensitive(d, name) : NULL;
+	cJSON *v = d && param_name_ok(name) ? cJSON_GetObjectItemCaseSensitive(d, name) : NULL;
 	int r = v ? 0 : -ENOENT;
 	if (v)
 		*text = param_to_text(v);
@@ -679,7 +697,12 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	cJSON *req = NULL;
 	char *err = NULL;
 	int r;
-	if (kind == JOB_VIDEO)
+	if (!str_utf8_valid(data, len)) {
+		/* nothing of it may reach a JSON file raw: say so without echoing it */
+		err = xstrdup("the file is not valid UTF-8 text (convert it, e.g. with "
+			      "iconv -f latin1 -t utf-8)");
+		r = -EINVAL;
+	} else if (kind == JOB_VIDEO)
 		r = prompt_parse_video(file_name, data, len, &req, &err);
 	else
 		r = prompt_parse_character(data, len, &req, &err);
@@ -899,15 +922,11 @@ int model_job_rename(enum job_kind kind, const char *from, const char *to)
 
 /* --- videos and history -------------------------------------------------- */
 
+/* The history entry of a video file in downloads (matched by base name, as
+ * the Web Studio does). Lock held. */
 static cJSON *history_entry(const char *file)
 {
-	cJSON *e;
-	cJSON_ArrayForEach(e, m.history) {
-		const char *f = json_str(e, "file");
-		if (f && strcmp(f, file) == 0)
-			return e;
-	}
-	return NULL;
+	return history_find(m.hist, file);
 }
 
 int model_video_info(const char *file, struct video_info *vi)
@@ -950,15 +969,7 @@ void video_info_free(struct video_info *vi)
 void model_video_renamed(const char *from, const char *to)
 {
 	model_lock();
-	bool changed = false;
-	cJSON *e;
-	cJSON_ArrayForEach(e, m.history) {
-		const char *f = json_str(e, "file");
-		if (f && strcmp(f, from) == 0) {
-			json_set_str(e, "file", to);
-			changed = true;
-		}
-	}
+	bool changed = history_rename(m.hist, from, to) > 0;
 	if (changed) {
 		save_history();
 		queue_change("/history.json");
@@ -978,14 +989,7 @@ void model_video_renamed(const char *from, const char *to)
 void model_video_deleted(const char *file)
 {
 	model_lock();
-	bool changed = false;
-	for (int i = cJSON_GetArraySize(m.history) - 1; i >= 0; i--) {
-		const char *f = json_str(cJSON_GetArrayItem(m.history, i), "file");
-		if (f && strcmp(f, file) == 0) {
-			cJSON_DeleteItemFromArray(m.history, i);
-			changed = true;
-		}
-	}
+	bool changed = history_remove(m.hist, file) > 0;
 	if (changed) {
 		save_history();
 		queue_change("/history.json");
@@ -1319,41 +1323,17 @@ const char *job_reserve_video(struct job *j)
 	return j->video;
 }
 
-static char *local_time_text(double t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	localtime_r(&tt, &tm);
-	char buf[32];
-	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-	return xstrdup(buf);
-}
-
 int job_set_video_done(struct job *j)
 {
 	struct fsm_out o;
 	int r = job_check(j, EV_DOWNLOAD_DONE, &o);
 	if (r < 0)
 		return r;
-	/* history: newest first, in the Web Studio's shape */
-	cJSON *e = history_entry(j->video);
-	bool fresh = e == NULL;
-	if (fresh)
-		e = cJSON_CreateObject();
-	json_set_str(e, "file", j->video);
+	/* history: appended, in the Web Studio's format (history.c) */
 	char *p = job_prompt_text(j);
-	json_set_str(e, "prompt", p);
+	double now = now_wall(), start = j->started > 0 ? j->started : j->created;
+	history_record(m.hist, j->video, p, now, j->id, j->pid, j->url, now - start);
 	free(p);
-	char *t = local_time_text(now_wall());
-	json_set_str(e, "time", t);
-	free(t);
-	json_set_str(e, "id", j->id);
-	json_set_str(e, "pid", j->pid);
-	json_set_str(e, "url", j->url);
-	double start = j->started > 0 ? j->started : j->created;
-	json_set_num(e, "duration_seconds", (double)(long long)(now_wall() - start));
-	if (fresh)
-		cJSON_InsertItemInArray(m.history, 0, e);
 	save_history();
 	queue_change("/history.json");
 	queue_change("/videos");
