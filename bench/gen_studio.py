@@ -4,7 +4,8 @@
     gen_studio.py STUDIO --videos N [--history] [--done J] [--running R]
 
 --videos N   N small "*.mp4" files in STUDIO/downloads (the simulator's tiny MP4)
---history    as many entries in data/history.json, one per video (Web Studio shape)
+--history    as many entries in data/history.json, one per video, in the Web
+             Studio's format (absolute "file", "time" in epoch seconds, oldest first)
 --done J     J finished video jobs (job records in data/sora2fs/jobs/), the first
              min(J, N) of them owning a video
 --running R  R running jobs (task ids the simulator does not know: they fail on
@@ -21,6 +22,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("studio")
 ap.add_argument("--videos", type=int, default=0)
 ap.add_argument("--history", action="store_true")
+ap.add_argument("--old-history", action="store_true",
+                help="history in sora2fs's old format (bare names, local-time text), converted at mount")
 ap.add_argument("--done", type=int, default=0)
 ap.add_argument("--running", type=int, default=0)
 ap.add_argument("--sample", default=os.path.join(os.path.dirname(__file__), "..", "tests", "sim", "tiny.mp4"))
@@ -44,17 +47,22 @@ for n in names:
 
 now = time.time()
 hist = []
-if a.history:
+if a.history or a.old_history:
     for i, n in enumerate(names):
         hist.append({
-            "file": n,
+            "file": os.path.join(os.path.abspath(downloads), n),
             "prompt": "bench clip number %d, a cat on a piano" % i,
-            "time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now - i)),
+            "time": int(now - i),
             "id": "bench-task-%08d" % i,
             "pid": "bench-pid-%08d" % i,
             "url": "https://example.invalid/v/%d.mp4" % i,
             "duration_seconds": 180,
         })
+hist.reverse()  # the Web Studio appends: oldest first
+if a.old_history:
+    for e in hist:
+        e["file"] = os.path.basename(e["file"])
+        e["time"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["time"]))
 with open(os.path.join(data, "history.json"), "w") as f:
     json.dump(hist, f, indent=2)
 with open(os.path.join(data, "active_tasks.json"), "w") as f:

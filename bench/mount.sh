@@ -31,7 +31,7 @@ done
 bench_build
 bench_start_sim --gen-time 1
 bench_note "writing $VIDEOS videos, $VIDEOS history entries, $DONE done and $RUNNING running jobs..."
-python3 "$BENCH_ROOT/bench/gen_studio.py" "$BENCH_STUDIO" --videos "$VIDEOS" --history \
+python3 "$BENCH_ROOT/bench/gen_studio.py" "$BENCH_STUDIO" --videos "$VIDEOS" ${BENCH_HISTORY:---history} \
 	--done "$DONE" --running "$RUNNING"
 sync
 

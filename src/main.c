@@ -30,6 +30,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
@@ -442,6 +443,9 @@ int main(int argc, char *argv[])
 		goto out_destroy;
 	}
 	model_up = true;
+	/* Loading a big studio (and converting an old history) frees as much as it
+	 * keeps: give the freed heap back before the mount runs for days. */
+	malloc_trim(0);
 	studio_lock_publish();
 	/* A drop's url: must never name a file of this mount (the daemon would wait
 	 * on itself): refused by path now, and by device once mounted. */
