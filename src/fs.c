@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "notify.h"
 #include "util.h"
 
 static double mount_time;
@@ -270,6 +271,11 @@ static void fs_destroy(void *private_data)
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
+	if (notify_own_request()) {
+		int r = notify_own_getattr(path, st);
+		if (r != 1)
+			return r;
+	}
 	if (is_root(path)) {
 		fs_stat_dir(st, 0);
 		st->st_nlink = 2 + N_TOPS;
@@ -348,11 +354,24 @@ static void handle_free(struct fs_handle *h)
 	free(h);
 }
 
+/* The announcer's open or create: a handle that does nothing. */
+static int own_handle(const char *path, struct fuse_file_info *fi)
+{
+	notify_own_done(path);
+	struct fs_handle *h = handle_new("", fi->flags);
+	h->own = true;
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
 	const char *rest;
 	enum root_file rf;
 	const struct fs_subtree *t = split(path, &rest, &rf);
+	if (notify_own_request())
+		return own_handle(path, fi);
 	if (rf != RF_NONE) {
 		if ((fi->flags & O_ACCMODE) != O_RDONLY)
 			return -EACCES;
@@ -383,6 +402,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	const char *rest;
 	enum root_file rf;
 	const struct fs_subtree *t = split(path, &rest, &rf);
+	if (notify_own_request())
+		return own_handle(path, fi);
 	if (rf != RF_NONE)
 		return -EEXIST;
 	if (!t || !t->create || !*rest)
@@ -395,6 +416,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return r;
 	}
 	fi->fh = (uintptr_t)h;
+	notify_user_op(path, false);
 	return 0;
 }
 
@@ -424,7 +446,7 @@ static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 {
 	struct fs_handle *h = HANDLE(fi);
 	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = h->own ? NULL : tree_of(path ? path : "/", &rest);
 	struct fuse_bufvec *bv = xmalloc(sizeof *bv);
 	*bv = FUSE_BUFVEC_INIT(size);
 	if (h->fd >= 0 && !(t && t->read)) {
@@ -451,7 +473,8 @@ static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	const char *rest;
-	return do_read(tree_of(path ? path : "/", &rest), HANDLE(fi), buf, size, off);
+	struct fs_handle *h = HANDLE(fi);
+	return do_read(h->own ? NULL : tree_of(path ? path : "/", &rest), h, buf, size, off);
 }
 
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,
@@ -462,6 +485,8 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
 	if (!h->writable)
 		return -EBADF;
+	if (h->own)
+		return (int)size;
 	if (t && t->write)
 		return t->write(h, buf, size, off);
 	if (h->fd >= 0) {
@@ -478,6 +503,8 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	if (HANDLE(fi)->own)
+		return 0;
 	return (t && t->flush) ? t->flush(HANDLE(fi)) : 0;
 }
 
@@ -486,7 +513,8 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 	struct fs_handle *h = HANDLE(fi);
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
-	if (t && t->release)
+	notify_poll_forget(h);
+	if (t && t->release && !h->own)
 		t->release(h);
 	handle_free(h);
 	return 0;
@@ -497,6 +525,8 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	struct fs_handle *h = HANDLE(fi);
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	if (h->own)
+		return 0;
 	if (t && t->fsync)
 		return t->fsync(h, datasync);
 	if (h->fd >= 0)
@@ -509,6 +539,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct fs_handle *h = fi ? HANDLE(fi) : NULL;
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	if (notify_own_request())
+		return 0;
 	if (t && t->truncate)
 		return t->truncate(rest, size, h);
 	if (h && h->fd >= 0)
@@ -532,6 +564,8 @@ static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse
 	const struct fs_subtree *t = tree_of(path, &rest);
 	if (is_root(path))
 		return 0;
+	if (notify_own_request())
+		return quiet_if_exists(t, rest, 0);
 	return (t && t->utimens) ? t->utimens(rest, tv) : quiet_if_exists(t, rest, -EACCES);
 }
 
@@ -551,27 +585,58 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	return (t && t->chown) ? t->chown(rest, uid, gid) : quiet_if_exists(t, rest, -EPERM);
 }
 
+/* A creation or removal: the announcer's is a no-op; a user's is remembered
+ * so that it is not announced a second time. */
+static int own_op(const char *path)
+{
+	if (!notify_own_request())
+		return 1;
+	notify_own_done(path);
+	return 0;
+}
+
+static int user_op(const char *path, bool removed, int r)
+{
+	if (r == 0)
+		notify_user_op(path, removed);
+	return r;
+}
+
 static int fs_unlink(const char *path)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
-	return (t && t->unlink && *rest) ? t->unlink(rest) : -EACCES;
+	if (own_op(path) == 0)
+		return 0;
+	return user_op(path, true, (t && t->unlink && *rest) ? t->unlink(rest) : -EACCES);
 }
 
 static int fs_mkdir(const char *path, mode_t mode)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
-	return (t && t->mkdir && *rest) ? t->mkdir(rest, mode) : -EACCES;
+	if (own_op(path) == 0)
+		return 0;
+	return user_op(path, false, (t && t->mkdir && *rest) ? t->mkdir(rest, mode) : -EACCES);
+}
+
+static int fs_symlink(const char *target, const char *path)
+{
+	(void)target;
+	if (own_op(path) == 0)
+		return 0;
+	return -EACCES;
 }
 
 static int fs_rmdir(const char *path)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
+	if (own_op(path) == 0)
+		return 0;
 	if (t && !*rest)
 		return -EBUSY; /* the top-level folders are part of the mount */
-	return (t && t->rmdir) ? t->rmdir(rest) : -EACCES;
+	return user_op(path, true, (t && t->rmdir) ? t->rmdir(rest) : -EACCES);
 }
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
@@ -582,7 +647,20 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 		return -EACCES;
 	if (a != b)
 		return -EXDEV;
-	return a->rename ? a->rename(rf, rt, flags) : -EACCES;
+	int r = a->rename ? a->rename(rf, rt, flags) : -EACCES;
+	if (r == 0) {
+		notify_user_op(from, true);
+		notify_user_op(to, false);
+	}
+	return r;
+}
+
+static int fs_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+		   unsigned *reventsp)
+{
+	struct fs_handle *h = HANDLE(fi);
+	notify_poll(path ? path : "/", h, h->data.data, h->data.len, ph, reventsp);
+	return 0;
 }
 
 static int fs_readlink(const char *path, char *buf, size_t size)
@@ -649,6 +727,8 @@ const struct fuse_operations fs_operations = {
 	.mkdir = fs_mkdir,
 	.rmdir = fs_rmdir,
 	.rename = fs_rename,
+	.symlink = fs_symlink,
+	.poll = fs_poll,
 	.readlink = fs_readlink,
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,

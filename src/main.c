@@ -22,6 +22,7 @@
 #include "fs.h"
 #include "log.h"
 #include "model.h"
+#include "notify.h"
 #include "options.h"
 #include "util.h"
 
@@ -343,6 +344,7 @@ int main(int argc, char *argv[])
 	struct cli cli;
 	struct options opt;
 	struct fuse *f = NULL;
+	bool notify_started = false;
 	bool model_up = false;
 	char *err = NULL;
 	int ret = 1;
@@ -422,6 +424,7 @@ int main(int argc, char *argv[])
 		goto out_signals;
 	}
 	engine_set_fuse(f);
+	notify_started = notify_start(fo.mountpoint) == 0;
 	log_info("mounted %s on %s", opt.studio_dir, fo.mountpoint);
 
 	r = run_loop(f, &fo);
@@ -437,6 +440,9 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_unmount:
 	fuse_unmount(f);
+	/* after the unmount: an announcement in flight fails at once */
+	if (notify_started)
+		notify_stop();
 out_destroy:
 	fuse_destroy(f);
 	if (model_up)
