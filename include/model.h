@@ -109,6 +109,7 @@ int model_job_file(enum job_kind kind, const char *name, const char *file,
 /* The files a job directory lists now (NULL-terminated, malloc'd). */
 char **model_job_files(enum job_kind kind, const char *name);
 double model_job_mtime(enum job_kind kind, const char *name);
+double model_job_created(enum job_kind kind, const char *name); /* wall clock */
 /* ctl command: cancel | retry | refresh | redownload. 0, -EINVAL, -EBUSY, -ENOENT. */
 int model_job_ctl(enum job_kind kind, const char *name, const char *cmd);
 int model_job_forget(enum job_kind kind, const char *name);

@@ -930,6 +930,15 @@ char **model_job_files(enum job_kind kind, const char *name)
 	return out;
 }
 
+double model_job_created(enum job_kind kind, const char *name)
+{
+	model_lock();
+	struct job *j = find_job(kind, name);
+	double t = j ? j->created : 0;
+	model_unlock();
+	return t;
+}
+
 double model_job_mtime(enum job_kind kind, const char *name)
 {
 	model_lock();
