@@ -126,6 +126,13 @@ void model_video_deleted(const char *file);
 /* history.json as the mount shows it (malloc'd). */
 char *model_history_text(size_t *len);
 
+/* --- outside edits -------------------------------------------------------- */
+/* Another program rewrote data/config.json / data/history.json: the mount shows
+ * it from now on (takes json; a later write through the mount starts from it).
+ * true if it differed from what the mount showed. */
+bool model_outside_config(cJSON *config);
+bool model_outside_history(cJSON *history);
+
 /* --- account -------------------------------------------------------------- */
 /* The last account error ("credits: no token: write one to config/token"), or "". */
 char *model_account_error(void);

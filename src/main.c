@@ -23,6 +23,7 @@
 #include "log.h"
 #include "model.h"
 #include "notify.h"
+#include "outside.h"
 #include "options.h"
 #include "util.h"
 
@@ -466,6 +467,9 @@ int main(int argc, char *argv[])
 	}
 	engine_set_fuse(f);
 	notify_started = notify_start(fo.mountpoint) == 0;
+	r = outside_start(opt.studio_dir);
+	if (r < 0)
+		log_warn("cannot watch %s/data for outside edits: %s", opt.studio_dir, strerror(-r));
 	log_info("mounted %s on %s", opt.studio_dir, fo.mountpoint);
 
 	r = run_loop(f, &fo);
@@ -474,6 +478,7 @@ int main(int argc, char *argv[])
 	if (r < 0)
 		log_error("the FUSE loop failed: %s", strerror(-r));
 
+	outside_stop();
 	engine_set_fuse(NULL);
 	engine_stop();
 	log_info("unmounting %s", fo.mountpoint);

@@ -1199,6 +1199,57 @@ char *model_history_text(size_t *len)
 	return out;
 }
 
+/* --- outside edits (outside.c) -------------------------------------------- */
+
+static void queue_defaults(const cJSON *config)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(config, "query_defaults");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, d)
+		if (it->string)
+			queue_change("/config/defaults/%s", it->string);
+}
+
+bool model_outside_config(cJSON *config)
+{
+	model_lock();
+	bool same = cJSON_Compare(config, m.config, true);
+	if (!same) {
+		static const char *const fields[] = { "api_key", "token", "host_mode" };
+		log_forget_secret(json_str(m.config, "api_key"));
+		log_forget_secret(json_str(m.config, "token"));
+		queue_defaults(m.config);
+		cJSON *old = m.config;
+		m.config = config;
+		config = old;
+		register_secrets();
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+			queue_change("/config/%s", fields[i]);
+		queue_change("/config/defaults");
+		queue_defaults(m.config);
+		wake_engine(); /* a new key may unblock queued jobs */
+	}
+	model_unlock();
+	cJSON_Delete(config);
+	return !same;
+}
+
+bool model_outside_history(cJSON *history)
+{
+	model_lock();
+	bool same = cJSON_Compare(history, m.history, true);
+	if (!same) {
+		cJSON *old = m.history;
+		m.history = history;
+		history = old;
+		queue_change("/history.json");
+		queue_change("/videos");
+	}
+	model_unlock();
+	cJSON_Delete(history);
+	return !same;
+}
+
 /* --- account ------------------------------------------------------------- */
 
 char *model_account_error(void)

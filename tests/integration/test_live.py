@@ -226,3 +226,63 @@ def test_gio_monitor_sees_new_job_and_video(mount, sim):
         w.wait(r"elk\.txt: deleted", 3)
     finally:
         w.stop()
+
+
+# ------------------------------------------------------------ outside edits
+
+def rewrite_json(path, change):
+    """What another program (the Web Studio) does: read, change, write in place."""
+    import json
+    data = json.loads(path.read_text()) if path.exists() else {}
+    change(data)
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2)
+
+
+def test_outside_rewrite_of_config_json_is_shown_and_kept(mount, sim):
+    host_mode = mount.config / "host_mode"
+    assert read(host_mode).strip() == "auto"
+    # the kernel has cached what it read; the outside edit must still show
+    w = inotifywait(mount.config)
+    try:
+        rewrite_json(mount.data / "config.json",
+                     lambda d: (d.update(host_mode="overseas"),
+                                d.setdefault("query_defaults", {}).update(duration=15)))
+        wait_for(lambda: read(host_mode).strip() == "overseas", 2, "the new host_mode")
+        wait_for(lambda: read(mount.config / "defaults" / "duration").strip() == "15", 2,
+                 "the new default")
+        w.wait(r"\|(MODIFY|CLOSE_WRITE,CLOSE)\|host_mode$", 2)
+    finally:
+        w.stop()
+    # a write through the mount merges with the file on disk
+    write(mount.config / "defaults" / "aspectRatio", "16:9\n")
+    cfg = mount.config_json()
+    assert cfg["host_mode"] == "overseas"
+    assert cfg["query_defaults"]["duration"] == 15
+    assert cfg["query_defaults"]["aspectRatio"] == "16:9"
+    mount.expect_log(r"config\.json was changed by another program")
+
+
+def test_outside_edit_of_api_key_is_used(mount_factory, sim):
+    m = mount_factory(key=None)
+    drop(m.mnt, "cow.txt", "a cow\n")
+    assert "no API key" in job_file(m.mnt, "cow", "error")
+    rewrite_json(m.data / "config.json", lambda d: d.update(api_key="sk-outside-0123456789"))
+    wait_status(m.mnt, "cow", "succeeded")
+    assert read(m.config / "api_key").strip().startswith("sk-")
+    m.expect_log(r"config\.json was changed by another program")
+
+
+def test_outside_rewrite_of_history_json(mount, sim):
+    drop(mount.mnt, "pig.txt", "a pig\n")
+    wait_status(mount.mnt, "pig", "succeeded")
+    hist = mount.mnt / "history.json"
+    assert "a pig" in read(hist)
+    rewrite_json(mount.data / "history.json", lambda d: d[0].update(prompt="a flying pig"))
+    wait_for(lambda: "a flying pig" in read(hist), 2, "the edited history")
+    assert os.getxattr(mount.videos / "pig.mp4", "user.xdg.comment") == b"a flying pig"
+    # a later change through the mount keeps the outside edit
+    os.rename(mount.videos / "pig.mp4", mount.videos / "hog.mp4")
+    data = mount.history_json()
+    assert data[0]["prompt"] == "a flying pig" and data[0]["file"].endswith("hog.mp4"), data
+    mount.expect_log(r"history\.json was changed by another program")
