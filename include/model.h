@@ -123,6 +123,11 @@ void video_info_free(struct video_info *vi);
 /* A video file was renamed / deleted through videos/: keep history and jobs in step. */
 void model_video_renamed(const char *from, const char *to);
 void model_video_deleted(const char *file);
+/* A video went to the trash: its history entry leaves history.json (returned,
+ * JSON text, malloc'd, or NULL) and jobs forget the file. */
+char *model_video_trashed(const char *file);
+/* A video came back from the trash as file, with its entry (NULL: none). */
+void model_video_restored(const char *file, const char *entry);
 /* history.json as the mount shows it (malloc'd). */
 char *model_history_text(size_t *len);
 

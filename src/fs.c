@@ -15,9 +15,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "fs_trash.h"
 #include "model.h"
 #include "notify.h"
 #include "util.h"
@@ -90,6 +92,12 @@ static const struct fs_subtree *split(const char *path, const char **rest, enum 
 			*rest = path[n] == '/' ? path + n + 1 : path + n;
 			return tops[i].tree;
 		}
+	}
+	const char *trash = fs_trash_name(); /* .Trash-UID */
+	size_t n = strlen(trash);
+	if (strncmp(path, trash, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+		*rest = path[n] == '/' ? path + n + 1 : path + n;
+		return &fs_trash_tree;
 	}
 	return NULL;
 }
@@ -309,6 +317,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		for (size_t i = 0; i < N_TOPS; i++)
 			filler(buf, tops[i].name, NULL, 0, 0);
 		filler(buf, "history.json", NULL, 0, 0);
+		if (fs_trash_nonempty())
+			filler(buf, fs_trash_name(), NULL, 0, 0);
 		return 0;
 	}
 	const char *rest;
@@ -645,9 +655,15 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	const struct fs_subtree *a = tree_of(from, &rf), *b = tree_of(to, &rt);
 	if (!a || !b || !*rf || !*rt)
 		return -EACCES;
-	if (a != b)
+	int r;
+	if (a == &fs_videos_tree && b == &fs_trash_tree && !(flags & RENAME_EXCHANGE))
+		r = fs_trash_put(rf, rt); /* gio trash, a file manager's Delete */
+	else if (a == &fs_trash_tree && b == &fs_videos_tree && !(flags & RENAME_EXCHANGE))
+		r = fs_trash_restore(rf, rt);
+	else if (a != b)
 		return -EXDEV;
-	int r = a->rename ? a->rename(rf, rt, flags) : -EACCES;
+	else
+		r = a->rename ? a->rename(rf, rt, flags) : -EACCES;
 	if (r == 0) {
 		notify_user_op(from, true);
 		notify_user_op(to, false);

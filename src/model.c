@@ -1188,6 +1188,63 @@ void model_video_deleted(const char *file)
 	log_info("videos: %s deleted", file);
 }
 
+char *model_video_trashed(const char *file)
+{
+	model_lock();
+	char *entry = NULL;
+	for (int i = cJSON_GetArraySize(m.history) - 1; i >= 0; i--) {
+		cJSON *e = cJSON_GetArrayItem(m.history, i);
+		const char *f = json_str(e, "file");
+		if (f && strcmp(f, file) == 0) {
+			if (!entry)
+				entry = cJSON_PrintUnformatted(e);
+			cJSON_DeleteItemFromArray(m.history, i);
+		}
+	}
+	if (entry) {
+		save_history();
+		queue_change("/history.json");
+	}
+	for (struct job *j = m.jobs; j; j = j->next) {
+		if (j->video && strcmp(j->video, file) == 0) {
+			set_str(&j->video, NULL);
+			job_save(j, true);
+			job_changed(j);
+		}
+	}
+	queue_change("/videos");
+	model_unlock();
+	char *out = xstrdup(entry);
+	cJSON_free(entry);
+	return out;
+}
+
+void model_video_restored(const char *file, const char *entry)
+{
+	cJSON *e = entry ? cJSON_Parse(entry) : NULL;
+	model_lock();
+	if (cJSON_IsObject(e)) {
+		json_set_str(e, "file", file);
+		/* newest first: back in its place by time */
+		const char *t = json_str(e, "time");
+		int i = 0, n = cJSON_GetArraySize(m.history);
+		while (t && i < n) {
+			const char *ti = json_str(cJSON_GetArrayItem(m.history, i), "time");
+			if (ti && strcmp(ti, t) < 0)
+				break;
+			i++;
+		}
+		cJSON_InsertItemInArray(m.history, t ? i : 0, e);
+		e = NULL;
+		save_history();
+		queue_change("/history.json");
+	}
+	queue_change("/videos");
+	queue_change("/videos/%s", file);
+	model_unlock();
+	cJSON_Delete(e);
+}
+
 char *model_history_text(size_t *len)
 {
 	model_lock();
