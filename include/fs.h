@@ -79,6 +79,10 @@ extern const struct fuse_operations fs_operations;
 /* Helpers for subtrees: fill a stat for a directory / regular file / symlink owned
  * by the mounting user, with mtime (wall seconds; 0 = mount time). */
 void fs_stat_dir(struct stat *st, double mtime);
+/* config/ and account/: the mounting user's only (0700). With allow_other the
+ * kernel enforces every mode shown (default_permissions), so these modes are the
+ * permission model: see README "Sharing a mount". */
+void fs_stat_dir_private(struct stat *st, double mtime);
 void fs_stat_file(struct stat *st, mode_t perm, off_t size, double mtime);
 void fs_stat_link(struct stat *st, size_t target_len, double mtime);
 /* Copy a value into an xattr reply buffer (size 0: just the length). */

@@ -20,7 +20,7 @@ void log_shutdown(void);
 /* Also append every line (with the time) to this file (-o logfile=); lines then
  * no longer go to syslog. 0 or -errno. */
 int log_set_file(const char *path);
-/* Register a secret to redact (copied). NULL/empty ignored. Up to 16 kept. */
+/* Register a secret to redact (copied). NULL/empty ignored. No cap on how many. */
 void log_add_secret(const char *secret);
 void log_forget_secret(const char *secret);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,13 +17,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "job_fsm.h"
 #include "options.h"
 
-enum job_kind { JOB_VIDEO, JOB_CHARACTER };
-enum job_status { ST_QUEUED, ST_RUNNING, ST_DOWNLOADING, ST_SUCCEEDED, ST_FAILED, ST_CANCELLED };
-/* Where the submit stands; SENDING is persisted before the request leaves, so a
- * crash mid-submit is known afterwards as an unknown outcome, never resent. */
-enum submit_state { SUBMIT_NONE, SUBMIT_SENDING, SUBMIT_ACCEPTED };
 
 const char *job_status_name(enum job_status s);
 
@@ -150,22 +146,28 @@ struct job *model_jobs(void);              /* list head */
 struct job *job_by_serial(unsigned serial);
 /* Persist the job record (atomically; durable when sync). */
 void job_save(struct job *j, bool sync);
-/* State changes: each persists and reports the change. */
-void job_set_status(struct job *j, enum job_status s);
+/* State changes. Every change of status or submit state is an event of the job
+ * state machine (job_fsm.h): refused events (-EINVAL, -EBUSY) are logged and
+ * change nothing. Each persists and reports the change; every text stored is
+ * passed through the secret filter. error: the new error text or NULL. */
+int job_event(struct job *j, enum fsm_event ev, const char *error);
+int job_eventf(struct job *j, enum fsm_event ev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int job_set_submitting(struct job *j, const char *host);  /* EV_SLOT_FREE: SENDING, durable */
+int job_set_submitted(struct job *j, const char *id);     /* EV_SUBMIT_ACCEPTED */
+/* EV_POLL_SUCCEEDED with these results. Videos go to downloading. */
+int job_set_upstream_success(struct job *j, const char *url, const char *pid,
+			     const char *character_id);
+/* Changes that are not state changes. */
 void job_set_error(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void job_clear_error(struct job *j);
 void job_set_progress(struct job *j, int progress);
 void job_set_result(struct job *j, const char *result_json);
-void job_set_submitting(struct job *j, const char *host);  /* SENDING, durable */
-void job_set_submitted(struct job *j, const char *id);      /* ACCEPTED + running, durable; active_tasks */
-void job_set_failed(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The task succeeded upstream with these results. Videos go to downloading. */
-void job_set_upstream_success(struct job *j, const char *url, const char *pid,
-			      const char *character_id);
+void job_set_url(struct job *j, const char *url);         /* a fresh link for the same video */
 /* Reserve a unique file name in downloads for this job's video (sets j->video). */
 const char *job_reserve_video(struct job *j);
-/* The video is in place (downloads/<j->video>): history, active tasks, succeeded. */
-void job_set_video_done(struct job *j);
+/* EV_DOWNLOAD_DONE: the video is in place (downloads/<j->video>): history, succeeded. */
+int job_set_video_done(struct job *j);
 /* Report a change of the job's directory to the change hook (after unlock). */
 void job_changed(struct job *j);
 /* Changes are collected while the lock is held and delivered by model_unlock(). */

@@ -168,12 +168,17 @@ static struct xfer *xfer_new(enum xfer_type t, unsigned serial, int host_idx)
 	return x;
 }
 
-/* lock held */
+/* Send the job's submit to hosts[host_idx]. The state machine decides whether
+ * it may go at all: a cancelled or forgotten job is never sent. Lock held. */
 static void start_submit(struct job *j, int host_idx)
 {
 	const char *hosts[2];
 	int n = host_list(hosts);
 	if (host_idx >= n)
+		return;
+	/* Persisted as "sending" before the request leaves: after a crash we know
+	 * the outcome is unknown instead of sending it again. */
+	if (job_set_submitting(j, hosts[host_idx]) < 0)
 		return;
 	const char *path = API_PATH_VIDEO;
 	cJSON *body = j->kind == JOB_VIDEO ? api_video_body(j->request)
@@ -181,15 +186,11 @@ static void start_submit(struct job *j, int host_idx)
 	char *json = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	char *url = join_url(hosts[host_idx], path);
-	/* Persisted before the request leaves: after a crash we know the outcome
-	 * is unknown instead of sending it again. */
-	job_set_submitting(j, hosts[host_idx]);
 	struct http_opts o = api_opts(true);
 	struct xfer *x = xfer_new(X_SUBMIT, j->serial, host_idx);
 	if (http_post(e.http, url, config_peek("api_key"), json, &o, on_submit, x) < 0) {
 		free(x);
-		j->submit = SUBMIT_NONE;
-		job_set_error(j, "cannot start the request; retrying");
+		job_event(j, EV_SUBMIT_UNSENT, "cannot start the request; retrying");
 		j->next_at = now_mono() + backoff(j->attempts++);
 	} else {
 		j->busy = true;
@@ -199,83 +200,130 @@ static void start_submit(struct job *j, int host_idx)
 	cJSON_free(json);
 }
 
-static void submit_unknown(struct job *j, const char *why)
+/* What the answer to a submit means: one of the EV_SUBMIT_* events. *id: the
+ * task id (accepted); *why: the reason in words (malloc'd). */
+static enum fsm_event classify_submit(const struct http_result *res, char **id, char **why)
 {
-	j->submit = SUBMIT_NONE;
-	job_set_failed(j, "the submit's outcome is unknown (%s): a task may have been created "
-		       "and billed. Check your account, then write retry to ctl to submit again.",
-		       why);
-}
-
-static void submit_rejected(struct job *j, const char *why)
-{
-	j->submit = SUBMIT_NONE;
-	job_set_failed(j, "the API refused the request: %s; nothing was billed. Fix it, then "
-		       "write retry to ctl.", why);
-}
-
-/* The server said no before doing anything (429, 503): try again later. */
-static void submit_later(struct job *j, const char *why)
-{
-	j->submit = SUBMIT_NONE;
-	job_save(j, true);
-	if (++j->attempts > MAX_REJECTED_SUBMITS) {
-		job_set_failed(j, "the API kept refusing the request (%s); nothing was billed. "
-			       "Write retry to ctl to try again.", why);
-		return;
-	}
-	double d = backoff(j->attempts);
-	job_set_error(j, "%s; nothing was billed, trying again in %.0f s", why, ceil(d));
-	j->next_at = now_mono() + d;
-}
-
-static void handle_submit_answer(struct job *j, const struct http_result *res)
-{
+	*id = NULL;
+	*why = NULL;
 	char *desc = http_describe(res);
-	if (res->curl_code != 0) {
-		submit_unknown(j, desc);
+	enum fsm_event ev;
+	if (!res->sent) {
+		ev = EV_SUBMIT_UNSENT;
+	} else if (res->curl_code != 0) {
+		ev = EV_SUBMIT_UNKNOWN;
 	} else if (res->status == 429 || res->status == 503) {
-		submit_later(j, desc);
+		ev = EV_SUBMIT_LATER;
 	} else if (res->status >= 500) {
-		submit_unknown(j, desc);
+		ev = EV_SUBMIT_UNKNOWN;
+	} else if (res->status == 401 || res->status == 403) {
+		ev = EV_SUBMIT_REFUSED;
+		*why = xstrdup("the API key was not accepted (check config/api_key)");
 	} else if (res->status != 200) {
-		if (res->status == 401 || res->status == 403)
-			submit_rejected(j, "the API key was not accepted (check config/api_key)");
-		else
-			submit_rejected(j, desc);
+		ev = EV_SUBMIT_REFUSED;
 	} else {
 		cJSON *data = NULL;
 		long code = 0;
 		char *msg = NULL;
 		enum api_outcome out = api_parse_envelope(res->body.data, res->body.len, &data,
 							  &code, &msg);
-		char *id = NULL;
 		if (out == API_OK) {
-			id = api_submit_id(data);
+			*id = api_submit_id(data);
 		} else if (out == API_ERR_SYNTAX) {
 			/* A streaming answer carries task objects with the id. */
 			cJSON *t = api_stream_last_task(res->body.data, res->body.len);
 			if (t)
-				id = api_submit_id(t);
+				*id = api_submit_id(t);
 			cJSON_Delete(t);
 		}
-		if (id) {
-			job_set_submitted(j, id);
-			j->attempts = 0;
-			j->next_at = now_mono() + model_options()->poll_interval;
-			log_info("%s: submitted, task %s", j->name, id);
+		if (*id) {
+			ev = EV_SUBMIT_ACCEPTED;
 		} else if (out == API_ERR_CODE) {
-			submit_rejected(j, msg ? msg : "unknown error");
-		} else if (out == API_OK) {
-			submit_unknown(j, "the answer had no task id");
+			ev = EV_SUBMIT_REFUSED;
+			*why = xstrdup(msg ? msg : "unknown error");
 		} else {
-			submit_unknown(j, "the answer was not valid JSON");
+			ev = EV_SUBMIT_UNKNOWN;
+			*why = xstrdup(out == API_OK ? "the answer had no task id"
+						     : "the answer was not valid JSON");
 		}
-		free(id);
 		free(msg);
 		cJSON_Delete(data);
 	}
-	free(desc);
+	if (!*why)
+		*why = desc;
+	else
+		free(desc);
+	return ev;
+}
+
+/* The answer to a submit of a job cancelled meanwhile: recorded as it is, never
+ * sent again (job_fsm refuses every send of a cancelled job). */
+static void submit_after_cancel(struct job *j, enum fsm_event ev, const char *id,
+				const char *why)
+{
+	switch (ev) {
+	case EV_SUBMIT_ACCEPTED:
+		job_set_submitted(j, id);
+		log_warn("%s: cancelled, but the submit on its way was accepted as task %s; "
+			 "not following it", j->name, id);
+		break;
+	case EV_SUBMIT_UNSENT:
+		job_event(j, ev, "cancelled; the submit never reached the API: nothing was billed");
+		break;
+	case EV_SUBMIT_LATER:
+	case EV_SUBMIT_REFUSED:
+		job_eventf(j, ev, "cancelled; the API did not take the submit (%s): nothing was "
+			   "billed", why);
+		break;
+	default:
+		job_eventf(j, ev, "cancelled while its submit was on the way, and the submit's "
+			   "outcome is unknown (%s): a task may have been created and billed. "
+			   "Check your account. Nothing will be sent again.", why);
+		break;
+	}
+}
+
+static void handle_submit_answer(struct job *j, int host_idx, const struct http_result *res)
+{
+	char *id = NULL, *why = NULL;
+	enum fsm_event ev = classify_submit(res, &id, &why);
+	const char *hosts[2];
+	int n = host_list(hosts);
+	if (j->status == ST_CANCELLED) {
+		submit_after_cancel(j, ev, id, why);
+	} else if (ev == EV_SUBMIT_UNSENT && host_idx + 1 < n) {
+		/* nothing went out: the next host is safe to try, if the job still may go */
+		log_info("%s: %s unreachable (%s), trying %s", j->name, hosts[host_idx], why,
+			 hosts[host_idx + 1]);
+		if (job_event(j, EV_SUBMIT_UNSENT, NULL) == 0)
+			start_submit(j, host_idx + 1);
+	} else if (ev == EV_SUBMIT_UNSENT) {
+		double d = backoff(j->attempts++);
+		job_eventf(j, ev, "cannot reach the API: %s; nothing was sent, trying again in %.0f s",
+			   why, ceil(d));
+		j->next_at = now_mono() + d;
+	} else if (ev == EV_SUBMIT_ACCEPTED) {
+		if (job_set_submitted(j, id) == 0) {
+			j->next_at = now_mono() + model_options()->poll_interval;
+			log_info("%s: submitted, task %s", j->name, id);
+		}
+	} else if (ev == EV_SUBMIT_LATER && ++j->attempts > MAX_REJECTED_SUBMITS) {
+		job_eventf(j, EV_SUBMIT_REFUSED, "the API kept refusing the request (%s); nothing "
+			   "was billed. Write retry to ctl to try again.", why);
+	} else if (ev == EV_SUBMIT_LATER) {
+		double d = backoff(j->attempts);
+		job_eventf(j, ev, "%s; nothing was billed, trying again in %.0f s", why, ceil(d));
+		j->next_at = now_mono() + d;
+	} else if (ev == EV_SUBMIT_REFUSED) {
+		job_eventf(j, ev, "the API refused the request: %s; nothing was billed. Fix it, "
+			   "then write retry to ctl.", why);
+	} else {
+		job_eventf(j, ev, "the submit's outcome is unknown (%s): a task may have been "
+			   "created and billed. Check your account, then write retry to ctl to "
+			   "submit again.", why);
+	}
+	free(id);
+	free(why);
 }
 
 static void on_submit(const struct http_result *res, void *ctx)
@@ -288,32 +336,18 @@ static void on_submit(const struct http_result *res, void *ctx)
 	model_lock();
 	struct job *j = job_by_serial(x->serial);
 	if (!j) {
-		log_warn("a job was forgotten while its submit was on the way; check your "
-			 "account for a task you no longer follow");
+		char *id = NULL, *why = NULL;
+		if (classify_submit(res, &id, &why) == EV_SUBMIT_ACCEPTED)
+			log_warn("a job was forgotten while its submit was on the way, and the API "
+				 "created task %s for it; it is not followed", id);
+		else
+			log_info("a job was forgotten while its submit was on the way (%s); "
+				 "nothing is sent again", why);
+		free(id);
+		free(why);
 	} else {
 		j->busy = false;
-		const char *hosts[2];
-		int n = host_list(hosts);
-		if (!res->sent && x->host_idx + 1 < n) {
-			/* nothing went out: the next host is safe to try */
-			char *desc = http_describe(res);
-			log_info("%s: %s unreachable (%s), trying %s", j->name, hosts[x->host_idx],
-				 desc, hosts[x->host_idx + 1]);
-			free(desc);
-			j->submit = SUBMIT_NONE;
-			start_submit(j, x->host_idx + 1);
-		} else if (!res->sent) {
-			char *desc = http_describe(res);
-			j->submit = SUBMIT_NONE;
-			job_save(j, true);
-			double d = backoff(j->attempts++);
-			job_set_error(j, "cannot reach the API: %s; nothing was sent, trying again in %.0f s",
-				      desc, ceil(d));
-			j->next_at = now_mono() + d;
-			free(desc);
-		} else {
-			handle_submit_answer(j, res);
-		}
+		handle_submit_answer(j, x->host_idx, res);
 	}
 	model_unlock();
 	free(x);
@@ -392,11 +426,8 @@ static void apply_task(struct job *j, const cJSON *data)
 	j->attempts = 0;
 	enum api_task_state st = api_task_state(&t);
 	if (refresh_only || url_refresh) {
-		if (st == TASK_SUCCEEDED && t.url && strcmp(t.url, j->url ? j->url : "") != 0) {
-			free(j->url);
-			j->url = xstrdup(t.url);
-			job_save(j, true);
-		}
+		if (st == TASK_SUCCEEDED && t.url)
+			job_set_url(j, t.url);
 		if (url_refresh)
 			j->next_at = 0;
 		api_task_free(&t);
@@ -410,18 +441,17 @@ static void apply_task(struct job *j, const cJSON *data)
 		break;
 	case TASK_SUCCEEDED:
 		if (j->kind == JOB_VIDEO && !t.url) {
-			job_set_failed(j, "the task succeeded but the API gave no video link");
+			job_eventf(j, EV_POLL_FAILED, "the task succeeded but the API gave no video link");
 		} else if (j->kind == JOB_CHARACTER && !t.character_id) {
-			job_set_failed(j, "the task succeeded but the API gave no character_id");
+			job_eventf(j, EV_POLL_FAILED, "the task succeeded but the API gave no character_id");
 		} else {
 			job_set_upstream_success(j, t.url, t.pid, t.character_id);
-			j->next_at = 0;
 		}
 		break;
 	case TASK_FAILED:
 	case TASK_UNKNOWN_FINAL: {
 		char *why = api_task_failure_text(&t);
-		job_set_failed(j, "%s", why);
+		job_eventf(j, EV_POLL_FAILED, "%s", why);
 		free(why);
 		break;
 	}
@@ -456,7 +486,7 @@ static void on_poll(const struct http_result *res, void *ctx)
 				apply_task(j, data);
 			} else if (out == API_ERR_CODE && code == -22 &&
 				   (j->status == ST_RUNNING)) {
-				job_set_failed(j, "the API no longer knows task %s (code -22: %s)",
+				job_eventf(j, EV_POLL_FAILED, "the API no longer knows task %s (code -22: %s)",
 					       j->id, msg ? msg : "task not found");
 			} else if (out == API_ERR_CODE) {
 				poll_trouble(j, msg ? msg : "API error", false);
@@ -478,7 +508,7 @@ static void on_download(const struct http_result *res, void *ctx);
 static void download_trouble(struct job *j, const char *why)
 {
 	if (++j->attempts >= MAX_DOWNLOAD_ATTEMPTS) {
-		job_set_failed(j, "the video could not be downloaded (%s, %d tries); write "
+		job_eventf(j, EV_DOWNLOAD_FAILED, "the video could not be downloaded (%s, %d tries); write "
 			       "redownload to ctl to try again", why, j->attempts);
 		return;
 	}
@@ -562,7 +592,7 @@ static void on_download(const struct http_result *res, void *ctx)
 				j->refresh = true;
 				job_set_error(j, "the video link answered %s; asking the API for a new link", desc);
 			} else if (gone) {
-				job_set_failed(j, "the video link has expired (%s); the API gives links "
+				job_eventf(j, EV_DOWNLOAD_FAILED, "the video link has expired (%s); the API gives links "
 					       "for about 2 hours after a task succeeds. Write "
 					       "redownload to ctl to try again.", desc);
 			} else {
@@ -794,7 +824,8 @@ static double schedule(void)
 			if (j->submit != SUBMIT_NONE)
 				break;
 			if (!have_key) {
-				job_set_error(j, "no API key: write one to config/api_key");
+				if (!j->error || strcmp(j->error, "no API key: write one to config/api_key") != 0)
+					job_event(j, EV_KEY_MISSING, "no API key: write one to config/api_key");
 				break;
 			}
 			if (active >= o->max_active)
@@ -812,7 +843,7 @@ static double schedule(void)
 			else if (j->url)
 				start_download(j);
 			else
-				job_set_failed(j, "the task succeeded but no video link is known");
+				job_eventf(j, EV_DOWNLOAD_FAILED, "the task succeeded but no video link is known");
 			break;
 		default:
 			if (j->refresh && j->id)

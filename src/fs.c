@@ -134,6 +134,12 @@ void fs_stat_dir(struct stat *st, double mtime)
 	fill_times(st, mtime);
 }
 
+void fs_stat_dir_private(struct stat *st, double mtime)
+{
+	fs_stat_dir(st, mtime);
+	st->st_mode = S_IFDIR | 0700;
+}
+
 void fs_stat_file(struct stat *st, mode_t perm, off_t size, double mtime)
 {
 	memset(st, 0, sizeof *st);

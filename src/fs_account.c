@@ -300,7 +300,7 @@ out:
 static int acct_getattr(const char *rest, struct stat *st)
 {
 	if (!*rest) {
-		fs_stat_dir(st, 0);
+		fs_stat_dir_private(st, 0);
 		return 0;
 	}
 	int i = file_index(rest);

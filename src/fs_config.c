@@ -299,7 +299,7 @@ static int apply(struct fs_handle *h)
 static int cfg_getattr(const char *rest, struct stat *st)
 {
 	if (!*rest || strcmp(rest, defaults_dir) == 0) {
-		fs_stat_dir(st, 0);
+		fs_stat_dir_private(st, 0);
 		return 0;
 	}
 	enum cfg_file f = file_of(rest);

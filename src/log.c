@@ -23,13 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SECRETS 16
-
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool log_syslog;
 /* Atomic so that dropped debug messages cost no lock and no formatting. */
 static atomic_int log_min = LOG_LVL_INFO;
-static char *secrets[MAX_SECRETS];
+/* Every registered secret, no cap: a created key is as secret as the first. */
+static char **secrets;
+static size_t n_secrets, cap_secrets;
 static int log_fd = -1; /* -o logfile= */
 
 void log_init(bool use_syslog, enum log_level min_level)
@@ -47,10 +47,11 @@ void log_init(bool use_syslog, enum log_level min_level)
 void log_shutdown(void)
 {
 	pthread_mutex_lock(&log_lock);
-	for (int i = 0; i < MAX_SECRETS; i++) {
+	for (size_t i = 0; i < n_secrets; i++)
 		free(secrets[i]);
-		secrets[i] = NULL;
-	}
+	free(secrets);
+	secrets = NULL;
+	n_secrets = cap_secrets = 0;
 	if (log_syslog)
 		closelog();
 	log_syslog = false;
@@ -97,22 +98,15 @@ void log_add_secret(const char *secret)
 	if (!secret || !*secret)
 		return;
 	pthread_mutex_lock(&log_lock);
-	int free_slot = -1;
 	bool known = false;
-	for (int i = 0; i < MAX_SECRETS; i++) {
-		if (secrets[i] && strcmp(secrets[i], secret) == 0)
-			known = true;
-		else if (!secrets[i] && free_slot < 0)
-			free_slot = i;
-	}
+	for (size_t i = 0; i < n_secrets && !known; i++)
+		known = strcmp(secrets[i], secret) == 0;
 	if (!known) {
-		/* When full, the oldest secret gives way: the newest one is the key in use. */
-		if (free_slot < 0) {
-			free(secrets[0]);
-			memmove(secrets, secrets + 1, sizeof secrets[0] * (MAX_SECRETS - 1));
-			free_slot = MAX_SECRETS - 1;
+		if (n_secrets == cap_secrets) {
+			cap_secrets = cap_secrets ? cap_secrets * 2 : 8;
+			secrets = xrealloc(secrets, cap_secrets * sizeof *secrets);
 		}
-		secrets[free_slot] = xstrdup(secret);
+		secrets[n_secrets++] = xstrdup(secret);
 	}
 	pthread_mutex_unlock(&log_lock);
 }
@@ -122,10 +116,10 @@ void log_forget_secret(const char *secret)
 	if (!secret || !*secret)
 		return;
 	pthread_mutex_lock(&log_lock);
-	for (int i = 0; i < MAX_SECRETS; i++) {
-		if (secrets[i] && strcmp(secrets[i], secret) == 0) {
+	for (size_t i = 0; i < n_secrets; i++) {
+		if (strcmp(secrets[i], secret) == 0) {
 			free(secrets[i]);
-			secrets[i] = NULL;
+			secrets[i--] = secrets[--n_secrets];
 		}
 	}
 	pthread_mutex_unlock(&log_lock);
@@ -133,13 +127,11 @@ void log_forget_secret(const char *secret)
 
 /* Leftmost occurrence of any registered secret at or after s; the longest wins
  * when several start at the same place (one secret may contain another). */
-static const char *find_secret(const char *s, int *which)
+static const char *find_secret(const char *s, size_t *which)
 {
 	const char *best = NULL;
 	size_t best_len = 0;
-	for (int i = 0; i < MAX_SECRETS; i++) {
-		if (!secrets[i])
-			continue;
+	for (size_t i = 0; i < n_secrets; i++) {
 		const char *hit = strstr(s, secrets[i]);
 		size_t len = strlen(secrets[i]);
 		if (hit && (!best || hit < best || (hit == best && len > best_len))) {
@@ -156,7 +148,7 @@ static char *redact_locked(const char *s)
 {
 	buf_t b;
 	buf_init(&b);
-	int which = -1;
+	size_t which = 0;
 	const char *hit;
 	while ((hit = find_secret(s, &which)) != NULL) {
 		buf_add(&b, s, (size_t)(hit - s));

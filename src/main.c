@@ -20,11 +20,13 @@
  */
 #include "engine.h"
 #include "fs.h"
+#include "local_ref.h"
 #include "log.h"
 #include "model.h"
 #include "notify.h"
 #include "outside.h"
 #include "options.h"
+#include "studio_lock.h"
 #include "util.h"
 
 #include <errno.h>
@@ -60,9 +62,11 @@ struct cli {
 	int nargs;
 	int has_fsname;
 	int has_subtype;
+	int allow_other;      /* allow_other or allow_root: others may enter */
+	int default_permissions;
 };
 
-enum { KEY_FSNAME, KEY_SUBTYPE };
+enum { KEY_FSNAME, KEY_SUBTYPE, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 #define CLI_OPT(t, field, v) { t, offsetof(struct cli, field), v }
 
@@ -90,6 +94,9 @@ static const struct fuse_opt cli_opts[] = {
 	/* Noted, and passed on to libfuse. */
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END
 };
 
@@ -112,6 +119,12 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;
 	case KEY_SUBTYPE:
 		c->has_subtype = 1;
+		return 1;
+	case KEY_ALLOW_OTHER:
+		c->allow_other = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		c->default_permissions = 1;
 		return 1;
 	default:
 		return 1; /* everything else is libfuse's */
@@ -394,6 +407,11 @@ int main(int argc, char *argv[])
 		if (fuse_opt_add_arg(&args, mnt_arg) < 0)
 			goto out_args;
 	}
+	/* Others let in see the modes sora2fs shows, enforced by the kernel: config/,
+	 * account/ and starting jobs stay the mounting user's (README: Sharing). */
+	if (cli.allow_other && !cli.default_permissions &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0)
+		goto out_args;
 	/* The mount's source is the studio (df, findmnt; mount -a compares it with
 	 * the fstab line), its type fuse.sora2fs. */
 	if (!cli.has_fsname && add_fsname(&args, studio_arg) < 0)
@@ -446,17 +464,27 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	if (options_paths(&cli, studio_arg, fo.mountpoint, &opt) < 0)
 		goto out_destroy;
+	/* One mount per studio: two daemons would both submit every queued job. */
+	if (studio_lock_take(opt.studio_dir, fo.mountpoint, &err) < 0) {
+		log_error("%s", err);
+		goto out_destroy;
+	}
 	if (model_init(&opt, &err) < 0) {
 		log_error("%s", err ? err : "cannot load the studio");
 		goto out_destroy;
 	}
 	model_up = true;
+	/* A drop's url: must never name a file of this mount (the daemon would wait
+	 * on itself): refused by path now, and by device once mounted. */
+	local_ref_set_mount(fo.mountpoint, 0);
 	if (fuse_mount(f, fo.mountpoint) < 0)
 		goto out_destroy;
+	local_ref_set_mount(fo.mountpoint, local_ref_mount_dev(fo.mountpoint));
 	if (fuse_daemonize(fo.foreground) < 0)
 		goto out_unmount;
 	if (!fo.foreground)
 		log_init(true, level);
+	studio_lock_update_pid(); /* the daemon's PID, for a second mount's message */
 	struct fuse_session *se = fuse_get_session(f);
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out_unmount;
@@ -493,6 +521,8 @@ out_destroy:
 	fuse_destroy(f);
 	if (model_up)
 		model_shutdown();
+	studio_lock_release();
+	local_ref_set_mount(NULL, 0);
 out_opts:
 	options_free(&opt);
 	free(err);

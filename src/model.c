@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "json_file.h"
+#include "local_ref.h"
 #include "log.h"
 #include "names.h"
 #include "api.h"
@@ -29,7 +30,6 @@
 #include "studio.h"
 #include "util.h"
 
-#define LOCAL_FILE_MAX (20u * 1024 * 1024)
 
 static struct {
 	pthread_mutex_t lock;
@@ -49,19 +49,15 @@ static struct {
 	bool wake_pending;
 } m = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static const char *const status_names[] = {
-	"queued", "running", "downloading", "succeeded", "failed", "cancelled",
-};
-
 const char *job_status_name(enum job_status s)
 {
-	return status_names[s];
+	return fsm_status_name(s);
 }
 
 static int status_from_name(const char *s)
 {
-	for (int i = 0; s && i < 6; i++)
-		if (strcmp(status_names[i], s) == 0)
+	for (int i = 0; s && i < ST_NEW; i++)
+		if (strcmp(fsm_status_name((enum job_status)i), s) == 0)
 			return i;
 	return -1;
 }
@@ -288,8 +284,9 @@ static void load_record(const cJSON *r, void *ctx)
 	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
 		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
 	j->progress = (int)json_num(r, "progress", 0);
-	j->error = xstrdup(json_str(r, "error"));
-	j->result = xstrdup(json_str(r, "result"));
+	/* records written before every text was masked may hold a secret */
+	j->error = json_str(r, "error") ? log_redact(json_str(r, "error")) : NULL;
+	j->result = json_str(r, "result") ? log_redact(json_str(r, "result")) : NULL;
 	j->url = xstrdup(json_str(r, "url"));
 	j->pid = xstrdup(json_str(r, "pid"));
 	j->character_id = xstrdup(json_str(r, "character_id"));
@@ -313,13 +310,16 @@ static void load_record(const cJSON *r, void *ctx)
  * stopped has an unknown fate and is never sent again on our own. */
 static void resume_job(struct job *j)
 {
-	if (j->status == ST_QUEUED && j->submit == SUBMIT_SENDING) {
-		job_set_failed(j, "sora2fs stopped while submitting this job, so its outcome is "
-			       "unknown: a task may have been created and billed. Check your "
-			       "account, then write retry to ctl to submit again.");
-	} else if (j->status == ST_RUNNING && !j->id) {
-		job_set_failed(j, "this job was running but its task id was lost");
-	}
+	const char *why = NULL;
+	if (j->status == ST_QUEUED && j->submit == SUBMIT_SENDING)
+		why = "sora2fs stopped while submitting this job, so its outcome is unknown: a "
+		      "task may have been created and billed. Check your account, then write "
+		      "retry to ctl to submit again.";
+	else if ((j->status == ST_RUNNING || j->status == ST_DOWNLOADING) && !j->id)
+		why = "this job was running but its task id was lost";
+	job_event(j, EV_RESUME, why);
+	if (j->status == ST_FAILED && why)
+		log_warn("%s/%s failed: %s", kind_dir(j->kind), j->name, why);
 }
 
 static char *shown_text(enum job_kind kind, const cJSON *shown);
@@ -528,14 +528,20 @@ int model_config_set(const char *field, const char *value, char **err)
 		return -EINVAL;
 	}
 	model_lock();
-	if (strcmp(field, "host_mode") != 0) {
-		log_forget_secret(json_str(m.config, field));
+	/* A secret stays registered for the mount's life: an answer still on its
+	 * way may echo the old key. */
+	if (strcmp(field, "host_mode") != 0)
 		log_add_secret(value);
-	}
 	json_set_str(m.config, field, value);
 	save_config();
 	queue_change("/config/%s", field);
-	/* A new key may unblock queued jobs. */
+	/* A new key unblocks jobs waiting for one. */
+	if (strcmp(field, "api_key") == 0 && *value) {
+		for (struct job *j = m.jobs; j; j = j->next)
+			if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
+			    str_has_prefix(j->error, "no API key"))
+				job_event(j, EV_KEY_APPEARS, NULL);
+	}
 	wake_engine();
 	model_unlock();
 	log_info("config: %s updated", field);
@@ -625,121 +631,6 @@ int model_default_remove(const char *name)
 	return r;
 }
 
-/* --- local reference files ------------------------------------------------ */
-
-static bool is_base64_text(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 200)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!(('A' <= *p && *p <= 'Z') || ('a' <= *p && *p <= 'z') ||
-		      ('0' <= *p && *p <= '9') || *p == '+' || *p == '/' || *p == '=' ||
-		      *p == '\n' || *p == '\r'))
-			return false;
-	return true;
-}
-
-static bool url_is_local(const char *u)
-{
-	return !(str_has_prefix(u, "http://") || str_has_prefix(u, "https://") ||
-		 str_has_prefix(u, "data:") || is_base64_text(u));
-}
-
-static const char *mime_for(const char *path)
-{
-	static const struct { const char *ext, *mime; } types[] = {
-		{ ".png", "image/png" }, { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" },
-		{ ".webp", "image/webp" }, { ".gif", "image/gif" }, { ".mp4", "video/mp4" },
-		{ ".mov", "video/quicktime" },
-	};
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strlen(path) > strlen(types[i].ext) &&
-		    strcasecmp(path + strlen(path) - strlen(types[i].ext), types[i].ext) == 0)
-			return types[i].mime;
-	return "application/octet-stream";
-}
-
-static char *base64_encode(const unsigned char *in, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = tbl[(v >> 6) & 63];
-		*o++ = tbl[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-/* Where a local url points: absolute paths as they are; "../videos/X" is a
- * video of this mount; any other relative name is a file in jobs/ (or
- * characters/), i.e. in its scratch folder. */
-static char *resolve_local(enum job_kind kind, const char *u, char **err)
-{
-	if (u[0] == '/')
-		return xstrdup(u);
-	if (str_has_prefix(u, "../videos/") && !strchr(u + 10, '/') && name_valid(u + 10))
-		return xasprintf("%s/%s", m.opt.downloads_dir, u + 10);
-	const char *rel = str_has_prefix(u, "./") ? u + 2 : u;
-	if (!name_valid(rel)) {
-		*err = xasprintf("url \"%s\" is neither a web address nor a file in %s/ "
-				 "(use an absolute path for files elsewhere)", u, kind_dir(kind));
-		return NULL;
-	}
-	return xasprintf("%s/%s", model_scratch_dir(kind), rel);
-}
-
-/* Replace a local url by its bytes as a data: URL; shown keeps a readable note. */
-static int inline_local_url(enum job_kind kind, cJSON *req, cJSON *shown, char **err)
-{
-	const char *u = json_str(req, "url");
-	if (!u || !*u || !url_is_local(u))
-		return 0;
-	char *path = resolve_local(kind, u, err);
-	if (!path)
-		return -EINVAL;
-	char *data = NULL;
-	size_t len = 0;
-	int r = read_file(path, LOCAL_FILE_MAX, &data, &len);
-	if (r == -EFBIG) {
-		*err = xasprintf("url file %s is larger than %u MiB", u, LOCAL_FILE_MAX >> 20);
-	} else if (r < 0) {
-		*err = xasprintf("url file %s cannot be read: %s", u, strerror(-r));
-	} else if (len == 0) {
-		*err = xasprintf("url file %s is empty", u);
-		r = -EINVAL;
-	}
-	if (r < 0) {
-		free(path);
-		free(data);
-		return -EINVAL;
-	}
-	char *b64 = base64_encode((const unsigned char *)data, len);
-	char *durl = xasprintf("data:%s;base64,%s", mime_for(path), b64);
-	json_set_str(req, "url", durl);
-	char *note = xasprintf("<local file %s, %zu bytes, sent as base64>", path, len);
-	json_set_str(shown, "url", note);
-	free(note);
-	free(durl);
-	free(b64);
-	free(data);
-	free(path);
-	return 0;
-}
-
 /* --- jobs --------------------------------------------------------------- */
 
 static bool job_name_taken(const char *name, void *ctx)
@@ -778,14 +669,25 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	else
 		r = prompt_parse_character(data, len, &req, &err);
 
-	model_lock();
 	if (r == 0 && kind == JOB_VIDEO) {
-		prompt_merge_defaults(req, defaults_obj(false));
+		model_lock();
+		const cJSON *d = defaults_obj(false);
+		cJSON *defaults = d ? cJSON_Duplicate(d, 1) : NULL;
+		model_unlock();
+		prompt_merge_defaults(req, defaults);
+		cJSON_Delete(defaults);
 		r = prompt_validate_video(req, &err);
 	}
 	cJSON *shown = req ? cJSON_Duplicate(req, 1) : cJSON_CreateObject();
-	if (r == 0)
-		r = inline_local_url(kind, req, shown, &err);
+	/* A reference file is read before the lock is taken: it may be slow, a FIFO,
+	 * or (refused) a file of this very mount. */
+	if (r == 0) {
+		struct local_ref_cred cred;
+		local_ref_caller(&cred);
+		r = local_ref_inline(kind, req, shown, &cred, &err);
+	}
+
+	model_lock();
 
 	struct job *j = xcalloc(1, sizeof *j);
 	j->kind = kind;
@@ -799,24 +701,23 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	j->source_len = len;
 	j->source_file = xstrdup(file_name);
 	j->created = j->mtime = now_wall();
-	j->status = ST_QUEUED;
+	j->status = ST_NEW;
+	j->submit = SUBMIT_NONE;
+	job_append(j);
 	if (r == 0) {
 		j->request = req;
 		req = NULL;
 		j->request_shown = shown_text(kind, shown);
+		job_event(j, EV_DROP, NULL);
 	} else {
-		j->status = ST_FAILED;
-		j->error = xasprintf("%s; nothing was submitted", err ? err : "invalid request");
+		char *why = xasprintf("%s; nothing was submitted", err ? err : "invalid request");
 		j->request_shown = xstrdup("");
-		j->finished = j->created;
+		job_event(j, EV_DROP_INVALID, why);
+		free(why);
 	}
 	cJSON_Delete(shown);
 	cJSON_Delete(req);
-	job_append(j);
-	job_save(j, true);
-	job_changed(j);
 	if (r == 0) {
-		wake_engine();
 		log_info("%s/%s: new job from %s", kind_dir(kind), j->name, file_name);
 	} else {
 		log_warn("%s/%s: %s", kind_dir(kind), j->name, j->error);
@@ -948,31 +849,6 @@ double model_job_mtime(enum job_kind kind, const char *name)
 	return t;
 }
 
-static void reset_for_resubmit(struct job *j)
-{
-	active_remove(j->id);
-	set_str(&j->id, NULL);
-	set_str(&j->host, NULL);
-	set_str(&j->result, NULL);
-	set_str(&j->url, NULL);
-	set_str(&j->pid, NULL);
-	set_str(&j->character_id, NULL);
-	j->upstream_succeeded = false;
-	j->submit = SUBMIT_NONE;
-	j->progress = 0;
-	j->started = j->finished = 0;
-}
-
-static void restart_download(struct job *j, bool replace)
-{
-	j->status = ST_DOWNLOADING;
-	j->replace_video = replace;
-	j->url_refreshed = false;
-	j->attempts = 0;
-	j->next_at = 0;
-	set_str(&j->error, NULL);
-}
-
 int model_job_ctl(enum job_kind kind, const char *name, const char *cmd)
 {
 	model_lock();
@@ -981,61 +857,24 @@ int model_job_ctl(enum job_kind kind, const char *name, const char *cmd)
 	if (!j) {
 		r = -ENOENT;
 	} else if (strcmp(cmd, "cancel") == 0) {
-		if (j->status == ST_QUEUED || j->status == ST_RUNNING || j->status == ST_DOWNLOADING) {
-			bool upstream = j->status == ST_RUNNING || j->submit == SUBMIT_SENDING;
-			j->status = ST_CANCELLED;
-			j->finished = now_wall();
-			set_str(&j->error, upstream
-				? "cancelled; the upstream task cannot be stopped and may still "
-				  "finish and be billed (write retry to ctl to follow it again)"
-				: "cancelled");
-			active_remove(j->id);
-		} else {
-			r = -EINVAL;
-		}
+		/* a task upstream (or a submit on its way) gets the rule's note */
+		bool plain = (j->status == ST_QUEUED && j->submit == SUBMIT_NONE) ||
+			     j->status == ST_DOWNLOADING;
+		r = job_event(j, EV_CANCEL, plain ? "cancelled" : NULL);
 	} else if (strcmp(cmd, "retry") == 0) {
-		if (j->status == ST_FAILED || j->status == ST_CANCELLED) {
-			if (!j->request) {
-				r = -EINVAL; /* the drop itself was invalid: fix and drop again */
-			} else if (j->kind == JOB_VIDEO && j->upstream_succeeded && j->url) {
-				restart_download(j, false);
-			} else if (j->status == ST_CANCELLED && j->id && j->submit == SUBMIT_ACCEPTED) {
-				/* cancelled while running: follow the same task again */
-				j->status = ST_RUNNING;
-				j->next_at = 0;
-				set_str(&j->error, NULL);
-			} else {
-				reset_for_resubmit(j);
-				j->status = ST_QUEUED;
-				set_str(&j->error, NULL);
-				log_info("%s/%s: retry requested: submitting again", kind_dir(kind), name);
-			}
-		} else if (j->status == ST_SUCCEEDED) {
-			r = -EINVAL;
-		} else {
-			r = -EBUSY;
-		}
+		bool resubmit = j->status == ST_FAILED || j->status == ST_CANCELLED;
+		r = job_event(j, EV_RETRY, NULL);
+		if (r == 0 && resubmit && j->status == ST_QUEUED)
+			log_info("%s/%s: retry requested: submitting again", kind_dir(kind), name);
 	} else if (strcmp(cmd, "refresh") == 0) {
-		if (!j->id)
-			r = -EINVAL;
-		else {
-			j->refresh = true;
-			j->next_at = 0;
-		}
+		r = job_event(j, EV_REFRESH, NULL);
 	} else if (strcmp(cmd, "redownload") == 0) {
-		if (j->kind != JOB_VIDEO || !j->upstream_succeeded || !j->url)
-			r = -EINVAL;
-		else if (j->status == ST_DOWNLOADING || j->busy)
-			r = -EBUSY;
-		else
-			restart_download(j, j->video != NULL);
+		bool replace = j->video != NULL;
+		r = job_event(j, EV_REDOWNLOAD, NULL);
+		if (r == 0)
+			j->replace_video = replace;
 	} else {
 		r = -EINVAL;
-	}
-	if (j && r == 0) {
-		job_save(j, true);
-		job_changed(j);
-		wake_engine();
 	}
 	model_unlock();
 	return r;
@@ -1052,9 +891,16 @@ int model_job_forget(enum job_kind kind, const char *name)
 		model_unlock();
 		return -ENOENT;
 	}
+	if (job_event(j, EV_FORGET, NULL) < 0) {
+		model_unlock();
+		return -EBUSY;
+	}
+	if (j->busy && j->submit == SUBMIT_SENDING)
+		log_warn("%s/%s: forgotten while its submit was on the way; it will not be sent "
+			 "again, but check your account for a task created meanwhile",
+			 kind_dir(kind), name);
 	*pp = j->next;
 	job_changed(j);
-	active_remove(j->id);
 	studio_delete_job(j->serial);
 	log_info("%s/%s: forgotten", kind_dir(kind), name);
 	job_free(j);
@@ -1319,31 +1165,42 @@ char *model_account_error(void)
 
 void model_account_error_set(const char *text)
 {
+	char *masked = text ? log_redact(text) : NULL;
 	model_lock();
-	set_str(&m.account_error, text);
+	set_str(&m.account_error, masked);
 	queue_change("/account/error");
 	model_unlock();
+	free(masked);
 }
 
-/* --- state changes for the engine (lock held) ---------------------------- */
+/* --- state changes: every one through the job state machine (lock held) --- */
 
-void job_set_status(struct job *j, enum job_status s)
+static struct fsm_in fsm_in_of(const struct job *j)
 {
-	if (j->status == s)
-		return;
-	j->status = s;
-	if (s >= ST_SUCCEEDED)
-		j->finished = now_wall();
-	job_save(j, true);
-	job_changed(j);
+	return (struct fsm_in){
+		.status = j->status, .submit = j->submit, .kind = j->kind,
+		.has_request = j->request != NULL, .has_id = j->id != NULL,
+		.has_video_url = j->kind == JOB_VIDEO && j->upstream_succeeded && j->url,
+		.busy = j->busy,
+	};
 }
 
-static bool set_error_v(struct job *j, const char *fmt, va_list ap)
+/* Ask the machine; a refusal is logged and changes nothing. */
+static int job_check(struct job *j, enum fsm_event ev, struct fsm_out *o)
 {
-	char *e = NULL;
-	if (vasprintf(&e, fmt, ap) < 0)
-		abort();
-	if (!j->error || strcmp(j->error, e) != 0) {
+	struct fsm_in in = fsm_in_of(j);
+	*o = fsm_step(&in, ev);
+	if (!o->ok)
+		log_info("%s/%s: %s refused while %s (submit %s)", kind_dir(j->kind), j->name,
+			 fsm_event_name(ev), fsm_status_name(j->status), fsm_submit_name(j->submit));
+	return o->ok ? 0 : o->err;
+}
+
+/* Every text a job shows or stores passes here: registered secrets masked. */
+static bool set_error_text(struct job *j, const char *text)
+{
+	char *e = (text && *text) ? log_redact(text) : NULL;
+	if ((e == NULL) != (j->error == NULL) || (e && strcmp(e, j->error) != 0)) {
 		free(j->error);
 		j->error = e;
 		job_changed(j);
@@ -1353,14 +1210,137 @@ static bool set_error_v(struct job *j, const char *fmt, va_list ap)
 	return false;
 }
 
+static void active_add(struct job *j)
+{
+	if (j->kind != JOB_VIDEO || !j->id)
+		return;
+	cJSON *t;
+	cJSON_ArrayForEach(t, m.active) {
+		const char *aid = json_str(t, "id");
+		if (aid && strcmp(aid, j->id) == 0)
+			return;
+	}
+	t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "id", j->id);
+	char *p = job_prompt_text(j);
+	cJSON_AddStringToObject(t, "prompt", p);
+	free(p);
+	double start = j->started > 0 ? j->started : now_wall();
+	cJSON_AddNumberToObject(t, "start_time", (double)(long long)start);
+	cJSON_AddItemToArray(m.active, t);
+	studio_save(SF_ACTIVE, m.active);
+	json_set_num(m.times, j->id, (double)(long long)start);
+	studio_save(SF_TIMES, m.times);
+}
+
+/* Store the machine's answer and do its actions. error: the job's new error
+ * text, or NULL to let the rule decide (notes, clearing, or unchanged). */
+static void job_apply(struct job *j, enum fsm_event ev, const struct fsm_out *o,
+		      const char *error)
+{
+	unsigned a = o->actions;
+	bool changed = j->status != o->status || j->submit != o->submit;
+	if (changed)
+		log_debug("%s/%s: %s: %s/%s -> %s/%s", kind_dir(j->kind), j->name,
+			  fsm_event_name(ev), fsm_status_name(j->status),
+			  fsm_submit_name(j->submit), fsm_status_name(o->status),
+			  fsm_submit_name(o->submit));
+	if (a & ACT_ACTIVE_DEL)
+		active_remove(j->id);
+	j->status = o->status;
+	j->submit = o->submit;
+	if (a & ACT_RESET_TASK) {
+		set_str(&j->id, NULL);
+		set_str(&j->host, NULL);
+		set_str(&j->result, NULL);
+		set_str(&j->url, NULL);
+		set_str(&j->pid, NULL);
+		set_str(&j->character_id, NULL);
+		j->upstream_succeeded = false;
+		j->progress = 0;
+		j->started = j->finished = 0;
+	}
+	if (a & ACT_RESET_BUDGET) {
+		j->attempts = 0;
+		j->url_refreshed = false;
+		j->next_at = 0;
+	}
+	if (a & ACT_FINISHED)
+		j->finished = now_wall();
+	if (a & ACT_ACTIVE_ADD)
+		active_add(j);
+	if (a & ACT_POLL_NOW) {
+		j->refresh = true;
+		j->next_at = 0;
+	}
+	if (a & ACT_DOWNLOAD) {
+		j->replace_video = false;
+		j->url_refreshed = false;
+		j->next_at = 0;
+	}
+	if (error) {
+		set_error_text(j, error);
+	} else if (a & ACT_NOTE_TASK) {
+		char *t = ev == EV_SUBMIT_ACCEPTED
+			? xasprintf("cancelled while its submit was on the way, but the API had "
+				    "already created task %s: it cannot be stopped and may finish and "
+				    "be billed. Nothing will be sent again (write retry to ctl to "
+				    "follow that task).", j->id ? j->id : "")
+			: xasprintf("cancelled; the upstream task %s cannot be stopped and may "
+				    "still finish and be billed (write retry to ctl to follow it "
+				    "again)", j->id ? j->id : "");
+		set_error_text(j, t);
+		free(t);
+	} else if (a & ACT_NOTE_MAYBE) {
+		set_error_text(j, "cancelled while its submit was on the way; nothing will be sent "
+			       "again, but a task may have been created upstream and billed: check "
+			       "your account");
+	} else if (a & ACT_CLEAR_ERROR) {
+		set_error_text(j, NULL);
+	}
+	if (a & ACT_WAKE)
+		wake_engine();
+	if (a & ACT_DELETE)
+		return; /* the caller unlinks the job and deletes its record */
+	if (a & ACT_SAVE)
+		job_save(j, true);
+	else if (changed || error)
+		job_save(j, false);
+	if (changed || (a & ACT_SAVE))
+		job_changed(j);
+}
+
+int job_event(struct job *j, enum fsm_event ev, const char *error)
+{
+	struct fsm_out o;
+	int r = job_check(j, ev, &o);
+	if (r == 0)
+		job_apply(j, ev, &o, error);
+	return r;
+}
+
+int job_eventf(struct job *j, enum fsm_event ev, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *e = xvasprintf(fmt, ap);
+	va_end(ap);
+	int r = job_event(j, ev, e);
+	if (r == 0 && (j->status == ST_FAILED))
+		log_warn("%s/%s failed: %s", kind_dir(j->kind), j->name, j->error ? j->error : "");
+	free(e);
+	return r;
+}
+
 void job_set_error(struct job *j, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	bool changed = set_error_v(j, fmt, ap);
+	char *e = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (changed)
+	if (set_error_text(j, e))
 		job_save(j, false);
+	free(e);
 }
 
 void job_clear_error(struct job *j)
@@ -1383,78 +1363,64 @@ void job_set_progress(struct job *j, int progress)
 
 void job_set_result(struct job *j, const char *result_json)
 {
-	if (j->result && result_json && strcmp(j->result, result_json) == 0)
+	char *r = result_json ? log_redact(result_json) : NULL;
+	if (j->result && r && strcmp(j->result, r) == 0) {
+		free(r);
 		return;
-	set_str(&j->result, result_json);
+	}
+	set_str(&j->result, r);
+	free(r);
 	job_save(j, false);
 	job_changed(j);
 }
 
-void job_set_submitting(struct job *j, const char *host)
+void job_set_url(struct job *j, const char *url)
 {
-	j->submit = SUBMIT_SENDING;
+	if (!url || (j->url && strcmp(j->url, url) == 0))
+		return;
+	set_str(&j->url, url);
+	job_save(j, true);
+}
+
+int job_set_submitting(struct job *j, const char *host)
+{
+	struct fsm_out o;
+	int r = job_check(j, EV_SLOT_FREE, &o);
+	if (r < 0)
+		return r;
 	set_str(&j->host, host);
-	job_save(j, true);
+	job_apply(j, EV_SLOT_FREE, &o, NULL);
+	return 0;
 }
 
-void job_set_submitted(struct job *j, const char *id)
+int job_set_submitted(struct job *j, const char *id)
 {
+	struct fsm_out o;
+	int r = job_check(j, EV_SUBMIT_ACCEPTED, &o);
+	if (r < 0)
+		return r;
 	set_str(&j->id, id);
-	j->submit = SUBMIT_ACCEPTED;
 	j->started = now_wall();
-	if (j->status == ST_QUEUED)
-		j->status = ST_RUNNING;
-	set_str(&j->error, NULL);
-	job_save(j, true);
-	job_changed(j);
-	if (j->kind == JOB_VIDEO && j->status == ST_RUNNING) {
-		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "id", id);
-		char *p = job_prompt_text(j);
-		cJSON_AddStringToObject(t, "prompt", p);
-		free(p);
-		cJSON_AddNumberToObject(t, "start_time", (double)(long long)j->started);
-		cJSON_AddItemToArray(m.active, t);
-		studio_save(SF_ACTIVE, m.active);
-		json_set_num(m.times, id, (double)(long long)j->started);
-		studio_save(SF_TIMES, m.times);
-	}
+	job_apply(j, EV_SUBMIT_ACCEPTED, &o, NULL);
+	return 0;
 }
 
-void job_set_failed(struct job *j, const char *fmt, ...)
+int job_set_upstream_success(struct job *j, const char *url, const char *pid,
+			     const char *character_id)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	set_error_v(j, fmt, ap);
-	va_end(ap);
-	j->status = ST_FAILED;
-	j->finished = now_wall();
-	active_remove(j->id);
-	job_save(j, true);
-	job_changed(j);
-	log_warn("%s/%s failed: %s", kind_dir(j->kind), j->name, j->error);
-}
-
-void job_set_upstream_success(struct job *j, const char *url, const char *pid,
-			      const char *character_id)
-{
+	struct fsm_out o;
+	int r = job_check(j, EV_POLL_SUCCEEDED, &o);
+	if (r < 0)
+		return r;
 	set_str(&j->url, url);
 	set_str(&j->pid, pid);
 	set_str(&j->character_id, character_id);
 	j->upstream_succeeded = true;
 	j->progress = 100;
-	set_str(&j->error, NULL);
-	if (j->kind == JOB_VIDEO) {
-		j->status = ST_DOWNLOADING;
-		j->attempts = 0;
-		j->url_refreshed = false;
-	} else {
-		j->status = ST_SUCCEEDED;
-		j->finished = now_wall();
+	job_apply(j, EV_POLL_SUCCEEDED, &o, NULL);
+	if (j->kind == JOB_CHARACTER)
 		log_info("characters/%s: created %s", j->name, character_id ? character_id : "?");
-	}
-	job_save(j, true);
-	job_changed(j);
+	return 0;
 }
 
 static bool video_name_taken(const char *name, void *ctx)
@@ -1489,8 +1455,12 @@ static char *local_time_text(double t)
 	return xstrdup(buf);
 }
 
-void job_set_video_done(struct job *j)
+int job_set_video_done(struct job *j)
 {
+	struct fsm_out o;
+	int r = job_check(j, EV_DOWNLOAD_DONE, &o);
+	if (r < 0)
+		return r;
 	/* history: newest first, in the Web Studio's shape */
 	cJSON *e = history_entry(j->video);
 	bool fresh = e == NULL;
@@ -1515,13 +1485,9 @@ void job_set_video_done(struct job *j)
 	queue_change("/videos");
 	queue_change("/videos/%s", j->video);
 
-	active_remove(j->id);
-	j->status = ST_SUCCEEDED;
 	j->progress = 100;
-	j->finished = now_wall();
 	j->replace_video = false;
-	set_str(&j->error, NULL);
-	job_save(j, true);
-	job_changed(j);
+	job_apply(j, EV_DOWNLOAD_DONE, &o, NULL);
 	log_info("jobs/%s: video ready: videos/%s", j->name, j->video);
+	return 0;
 }

@@ -36,6 +36,7 @@ static const struct {
 	{FM_CODE, "code", 0},
 	{FM_TRUNCATE, "truncate", 0},
 	{FM_EXPIRED, "expired", 0},
+	{FM_ECHO_KEY, "echo_key", 0},
 };
 
 const char *fault_kind_name(enum fault_kind k)
@@ -59,6 +60,8 @@ static bool mode_allowed(enum fault_kind k, enum fault_mode m)
 	case FM_TRUNCATE:
 	case FM_EXPIRED:
 		return k == FK_DOWNLOAD;
+	case FM_ECHO_KEY:
+		return k != FK_DOWNLOAD;
 	default:
 		return true;
 	}

@@ -151,6 +151,28 @@ cJSON *http_body_json(const struct req *r)
 
 /* ---- faults ----------------------------------------------------------- */
 
+/* The credential the caller sent (malloc'd, or NULL): the Bearer key, else the
+ * body's apiKey or token. For the echo_key fault. */
+static char *caller_credential(struct MHD_Connection *c, const struct req *r)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h && strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\t')) {
+		h += 6;
+		while (*h == ' ' || *h == '\t')
+			h++;
+		if (*h)
+			return strdup(h);
+	}
+	cJSON *body = http_body_json(r);
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "apiKey"));
+	if (!v)
+		v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "token"));
+	char *out = v ? strdup(v) : NULL;
+	cJSON_Delete(body);
+	return out;
+}
+
 /*
  * Applies r->fault before the endpoint runs. Returns true when the request is
  * fully handled (*ret set); false to go on (slow, or modes the endpoint
@@ -211,6 +233,15 @@ static bool apply_fault(struct MHD_Connection *c, struct req *r, enum MHD_Result
 	case FM_EXPIRED:
 		*ret = http_send_text(c, r, 403, "text/plain", "URL expired");
 		return true;
+	case FM_ECHO_KEY: {
+		/* like a careless API: the caller's credential quoted in the message */
+		char *cred = caller_credential(c, r);
+		char msg[1024];
+		snprintf(msg, sizeof msg, "invalid api key %s", cred ? cred : "(none)");
+		free(cred);
+		*ret = http_send_envelope(c, r, f->code, msg, NULL);
+		return true;
+	}
 	}
 	return false;
 }

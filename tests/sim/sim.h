@@ -82,6 +82,7 @@ enum fault_mode {
 	FM_CODE,
 	FM_TRUNCATE,
 	FM_EXPIRED,
+	FM_ECHO_KEY,
 };
 
 struct fault {
