@@ -1,11 +1,12 @@
 /* notify.h - tell watchers of the mount about changes the daemon makes.
  *
  * The kernel raises inotify events only for operations that pass through the
- * VFS, so a thread of the daemon (the announcer) performs each change that
- * watchers should see as an ordinary operation on the mount: mkdir of a new job
+ * VFS, so the daemon (its announcer thread, through a helper process it forks)
+ * performs each change that watchers should see as an ordinary operation on the
+ * mount: mkdir of a new job
  * directory, unlink of the dropped file, open-for-write + close of a status file
  * that changed, creation of a video. The handlers (fs.c) recognise its requests
- * by the caller's thread id and apply them as no-ops, so nothing a user sees
+ * by the caller's pid (the helper's) and apply them as no-ops, so nothing a user sees
  * changes because of it. Changes are collected for NOTIFY_DELAY seconds and
  * compared with what was announced before, so a burst of progress ticks gives
  * one event per file per period.

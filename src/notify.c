@@ -24,7 +24,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <limits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,8 +75,8 @@ static struct {
 	pthread_t thread;
 	bool running, stop;
 	char *mnt;
-	dev_t dev;
-	pid_t tid;
+	pid_t helper; /* the helper process */
+	int sock;     /* its end of the socket pair */
 	/* changed paths waiting for the announcer */
 	char **changed;
 	size_t n_changed;
@@ -91,7 +96,7 @@ static struct {
 	size_t n_jobs;
 	char **videos;
 	size_t n_videos;
-} n = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} n = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .sock = -1 };
 
 static uint64_t fnv(const char *s, size_t len)
 {
@@ -188,7 +193,7 @@ bool notify_own_request(void)
 	if (!c)
 		return false;
 	pthread_mutex_lock(&n.lock);
-	bool own = n.running && n.tid != 0 && c->pid == n.tid;
+	bool own = n.running && n.helper > 0 && c->pid == n.helper;
 	pthread_mutex_unlock(&n.lock);
 	return own;
 }
@@ -445,39 +450,34 @@ static char *recent_drop(enum job_kind kind, const char *name)
 
 /* --- announcing --------------------------------------------------------------- */
 
-/* The mount's root, if it is still ours (not unmounted, not covered). Opened
- * for one batch only: an open directory would keep the mount busy. */
-static int open_root(void)
+/* The helper process: every operation on the mount is made by a child process
+ * of the daemon, not by a thread. A thread blocked in a request on its own
+ * mount is fine natively, but not under valgrind, which runs one thread at a
+ * time and does not let go while a thread is in stat(2) or mkdir(2); a second
+ * process has a lock of its own. It does nothing but system calls (it was forked
+ * from a threaded process), on one request at a time from the announcer. */
+struct helper_req {
+	int op;
+	char path[PATH_MAX];
+};
+
+/* In the helper: one operation relative to the mount's root, if the root is
+ * still this mount (not unmounted, not covered). Returns 0 or an errno. */
+static int helper_op(const char *mnt, dev_t dev, const struct helper_req *q)
 {
-	int fd = open(n.mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
+	int root = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return errno;
 	struct stat st;
 	struct statfs sf;
-	if (fstat(fd, &st) < 0 || st.st_dev != n.dev || fstatfs(fd, &sf) < 0 ||
+	if (fstat(root, &st) < 0 || st.st_dev != dev || fstatfs(root, &sf) < 0 ||
 	    (unsigned long)sf.f_type != FUSE_MAGIC) {
-		close(fd);
-		return -1;
+		close(root);
+		return ESTALE;
 	}
-	return fd;
-}
-
-static void announce(int root, const char *path, enum ann op)
-{
-	pthread_mutex_lock(&n.lock);
-	bool stop = n.stop;
-	if (!stop) {
-		free(n.cur_path);
-		n.cur_path = xstrdup(path);
-		n.cur_op = op;
-		n.cur_done = false;
-	}
-	pthread_mutex_unlock(&n.lock);
-	if (stop)
-		return;
-	const char *rel = path + 1;
+	const char *rel = q->path;
 	int fd, r = 0;
-	switch (op) {
+	switch (q->op) {
 	case A_MODIFY:
 		fd = openat(root, rel, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		if (fd >= 0)
@@ -506,48 +506,154 @@ static void announce(int root, const char *path, enum ann op)
 	case A_RMDIR:
 		r = unlinkat(root, rel, AT_REMOVEDIR);
 		break;
+	default:
+		break;
 	}
-	if (r < 0)
-		log_debug("notify: %s: %s", path, strerror(errno));
+	int err = r < 0 ? errno : 0;
+	close(root);
+	return err;
+}
+
+static _Noreturn void helper_main(int sock, const char *mnt)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL); /* Ctrl-C stops the daemon; it stops us */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGPIPE, &sa, NULL);
+	/* The root as mounted now (waits for the mount to be ready): later,
+	 * anything else there is not ours. */
+	struct stat st;
+	dev_t dev = stat(mnt, &st) == 0 ? st.st_dev : (dev_t)-1;
+	static struct helper_req q;
+	for (;;) {
+		ssize_t k = read(sock, &q, sizeof q);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			_exit(0); /* the daemon is done (or gone) */
+		}
+		q.path[sizeof q.path - 1] = '\0';
+		int err = q.op < 0 ? 0 : helper_op(mnt, dev, &q);
+		if (write(sock, &err, sizeof err) != (ssize_t)sizeof err)
+			_exit(0);
+	}
+}
+
+/* Fork the helper (called before the announcer thread exists). 0 or -errno. */
+static int helper_start(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		/* Keep nothing of the daemon's open files but the socket and stdio:
+		 * above all not /dev/fuse, which would keep the connection alive after
+		 * the daemon's unmount. */
+		if (sv[1] == 3)
+			fcntl(3, F_SETFD, 0);
+		else if (dup2(sv[1], 3) < 0)
+			_exit(1);
+		if (close_range(4, ~0U, 0) < 0)
+			for (int fd = 4; fd < 65536; fd++)
+				close(fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		helper_main(3, n.mnt);
+	}
+	close(sv[1]);
+	n.sock = sv[0];
+	n.helper = pid;
+	return 0;
+}
+
+/* One operation by the helper; waits for it. 0 or an errno. */
+static int helper_call(int op, const char *rel)
+{
+	struct helper_req *q = xcalloc(1, sizeof *q);
+	q->op = op;
+	size_t len = strlen(rel);
+	int err = 0;
+	if (len >= sizeof q->path) {
+		err = ENAMETOOLONG;
+	} else {
+		memcpy(q->path, rel, len + 1);
+		size_t size = offsetof(struct helper_req, path) + len + 1;
+		if (write(n.sock, q, size) != (ssize_t)size || read(n.sock, &err, sizeof err) !=
+		    (ssize_t)sizeof err)
+			err = EPIPE;
+	}
+	free(q);
+	return err;
+}
+
+static void announce(const char *path, enum ann op)
+{
+	pthread_mutex_lock(&n.lock);
+	bool stop = n.stop;
+	if (!stop) {
+		free(n.cur_path);
+		n.cur_path = xstrdup(path);
+		n.cur_op = op;
+		n.cur_done = false;
+	}
+	pthread_mutex_unlock(&n.lock);
+	if (stop)
+		return;
+	int err = helper_call((int)op, path + 1);
+	if (err)
+		log_debug("notify: %s: %s", path, strerror(err));
 	pthread_mutex_lock(&n.lock);
 	free(n.cur_path);
 	n.cur_path = NULL;
 	pthread_mutex_unlock(&n.lock);
 }
 
-static void announce_job_diff(int root, struct snap_job *old, const struct snap_job *now)
+static void announce_job_diff(struct snap_job *old, const struct snap_job *now)
 {
 	for (size_t i = 0; i < N_JOB_FILES; i++) {
 		if (old->exists[i] == now->exists[i] && old->hash[i] == now->hash[i])
 			continue;
 		char *p = xasprintf("/%s/%s/%s", kind_dir(now->kind), now->name, job_files[i]);
 		if (!now->exists[i])
-			announce(root, p, A_UNLINK);
+			announce(p, A_UNLINK);
 		else if (!old->exists[i])
-			announce(root, p, strcmp(job_files[i], "video") == 0 ? A_SYMLINK : A_CREATE);
+			announce(p, strcmp(job_files[i], "video") == 0 ? A_SYMLINK : A_CREATE);
 		else
-			announce(root, p, A_MODIFY);
+			announce(p, A_MODIFY);
 		free(p);
 	}
 }
 
-static void job_appeared(int root, enum job_kind kind, const char *name)
+static void job_appeared(enum job_kind kind, const char *name)
 {
 	char *dir = xasprintf("/%s/%s", kind_dir(kind), name);
 	char *drop = recent_drop(kind, name);
 	if (drop) {
 		char *p = xasprintf("/%s/%s", kind_dir(kind), drop);
 		if (!user_did(p, true))
-			announce(root, p, A_UNLINK);
+			announce(p, A_UNLINK);
 		free(p);
 		free(drop);
 	}
 	if (!user_did(dir, false))
-		announce(root, dir, A_MKDIR);
+		announce(dir, A_MKDIR);
 	free(dir);
 }
 
-static void job_list_changed(int root, enum job_kind kind)
+static void job_list_changed(enum job_kind kind)
 {
 	char **names = model_job_names(kind);
 	size_t cnt = 0;
@@ -558,7 +664,7 @@ static void job_list_changed(int root, enum job_kind kind)
 		if (s->kind == kind && !strv_has(names, cnt, s->name)) {
 			char *dir = xasprintf("/%s/%s", kind_dir(kind), s->name);
 			if (!user_did(dir, true))
-				announce(root, dir, A_RMDIR);
+				announce(dir, A_RMDIR);
 			free(dir);
 			snap_remove(s);
 		} else {
@@ -567,14 +673,14 @@ static void job_list_changed(int root, enum job_kind kind)
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		if (!snap_find(kind, names[i])) {
-			job_appeared(root, kind, names[i]);
+			job_appeared(kind, names[i]);
 			snap_fill(snap_add(kind, names[i]));
 		}
 	}
 	strv_free(names);
 }
 
-static void videos_changed(int root, char **changed, size_t n_changed)
+static void videos_changed(char **changed, size_t n_changed)
 {
 	char **now;
 	size_t cnt;
@@ -584,16 +690,16 @@ static void videos_changed(int root, char **changed, size_t n_changed)
 			continue;
 		char *p = xasprintf("/videos/%s", n.videos[i]);
 		if (!user_did(p, true))
-			announce(root, p, A_UNLINK);
+			announce(p, A_UNLINK);
 		free(p);
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		char *p = xasprintf("/videos/%s", now[i]);
 		if (!strv_has(n.videos, n.n_videos, now[i])) {
 			if (!user_did(p, false))
-				announce(root, p, A_CREATE);
+				announce(p, A_CREATE);
 		} else if (strv_has(changed, n_changed, p)) {
-			announce(root, p, A_MODIFY); /* replaced by a redownload */
+			announce(p, A_MODIFY); /* replaced by a redownload */
 		}
 		free(p);
 	}
@@ -602,11 +708,10 @@ static void videos_changed(int root, char **changed, size_t n_changed)
 	n.n_videos = cnt;
 }
 
+static void helper_stop(void);
+
 static void process(char **changed, size_t n_changed, char **modified, size_t n_modified)
 {
-	int root = open_root();
-	if (root < 0)
-		return;
 	bool list[2] = { false, false }, videos = false, history = false;
 	char **touched[2] = { NULL, NULL };
 	size_t n_touched[2] = { 0, 0 };
@@ -634,26 +739,25 @@ static void process(char **changed, size_t n_changed, char **modified, size_t n_
 	for (int k = 0; k < 2; k++) {
 		enum job_kind kind = k == 0 ? JOB_VIDEO : JOB_CHARACTER;
 		if (list[k])
-			job_list_changed(root, kind);
+			job_list_changed(kind);
 		for (size_t i = 0; i < n_touched[k]; i++) {
 			struct snap_job now = { .kind = kind, .name = touched[k][i] };
 			struct snap_job *old = snap_find(kind, now.name);
 			if (!old)
 				continue; /* appears with the next listing change */
 			snap_fill(&now);
-			announce_job_diff(root, old, &now);
+			announce_job_diff(old, &now);
 			memcpy(old->exists, now.exists, sizeof now.exists);
 			memcpy(old->hash, now.hash, sizeof now.hash);
 		}
 		strv_clear(touched[k], n_touched[k]);
 	}
 	if (videos)
-		videos_changed(root, changed, n_changed);
+		videos_changed(changed, n_changed);
 	if (history)
-		announce(root, "/history.json", A_MODIFY);
+		announce("/history.json", A_MODIFY);
 	for (size_t i = 0; i < n_modified; i++)
-		announce(root, modified[i], A_MODIFY);
-	close(root);
+		announce(modified[i], A_MODIFY);
 }
 
 static void snapshot_all(void)
@@ -671,15 +775,10 @@ static void snapshot_all(void)
 static void *announcer_main(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&n.lock);
-	n.tid = (pid_t)syscall(SYS_gettid);
-	pthread_mutex_unlock(&n.lock);
 	snapshot_all();
-	/* The root as mounted now: later, anything else there is not ours. */
-	struct stat st;
-	bool ok = stat(n.mnt, &st) == 0;
+	/* the helper notes the mount's root (it waits for the mount to be ready) */
+	bool ok = helper_call(-1, "") == 0;
 	pthread_mutex_lock(&n.lock);
-	n.dev = ok ? st.st_dev : 0;
 	while (!n.stop) {
 		if (n.n_changed == 0 && n.n_modified == 0) {
 			pthread_cond_wait(&n.cond, &n.lock);
@@ -711,21 +810,42 @@ static void *announcer_main(void *arg)
 	return NULL;
 }
 
+static void helper_stop(void)
+{
+	if (n.sock >= 0) {
+		shutdown(n.sock, SHUT_RDWR);
+		close(n.sock);
+		n.sock = -1;
+	}
+	if (n.helper > 0) {
+		/* it may be inside a request of the mount that is gone */
+		kill(n.helper, SIGKILL);
+		while (waitpid(n.helper, NULL, 0) < 0 && errno == EINTR)
+			;
+		n.helper = 0;
+	}
+}
+
 int notify_start(const char *mountpoint)
 {
 	pthread_mutex_lock(&n.lock);
 	n.mnt = xstrdup(mountpoint);
 	n.stop = false;
-	n.running = true;
 	pthread_mutex_unlock(&n.lock);
-	int r = pthread_create(&n.thread, NULL, announcer_main, NULL);
-	if (r != 0) {
+	int r = helper_start();
+	if (r == 0) {
+		pthread_mutex_lock(&n.lock);
+		n.running = true;
+		pthread_mutex_unlock(&n.lock);
+		r = -pthread_create(&n.thread, NULL, announcer_main, NULL);
+	}
+	if (r < 0) {
+		log_warn("inotify events for the daemon's changes are off: %s", strerror(-r));
 		pthread_mutex_lock(&n.lock);
 		n.running = false;
-		free(n.mnt);
-		n.mnt = NULL;
 		pthread_mutex_unlock(&n.lock);
-		return -r;
+		helper_stop();
+		return r;
 	}
 	return 0;
 }
@@ -737,11 +857,13 @@ void notify_stop(void)
 	n.stop = true;
 	pthread_cond_signal(&n.cond);
 	pthread_mutex_unlock(&n.lock);
+	if (n.sock >= 0)
+		shutdown(n.sock, SHUT_RDWR); /* an announcement in flight ends at once */
 	if (running)
 		pthread_join(n.thread, NULL);
+	helper_stop();
 	pthread_mutex_lock(&n.lock);
 	n.running = false;
-	n.tid = 0;
 	strv_clear(n.changed, n.n_changed);
 	strv_clear(n.modified, n.n_modified);
 	n.changed = n.modified = NULL;

@@ -209,7 +209,7 @@ def test_poll_on_unchanged_file_blocks_then_wakes_on_ctl(mount, sim):
         os.close(fd)
 
 
-def test_gio_monitor_sees_new_job_and_video(mount, sim):
+def test_gio_monitor_sees_new_job_and_drop_leaving(mount, sim):
     need("gio")
     w = Watcher(["gio", "monitor", "-d", str(mount.jobs)])
     try:

@@ -41,18 +41,20 @@ def mountinfo(mnt):
 
 
 def daemons_of(studio):
-    """Pids of sora2fs processes whose command line names studio."""
-    pids = []
+    """Pids of sora2fs daemons whose command line names studio (not counting
+    each daemon's helper process, its child)."""
+    procs = {}
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
         try:
             argv = open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")
+            stat = open(f"/proc/{p}/stat").read()
         except OSError:
             continue
         if argv and argv[0].endswith(b"sora2fs") and str(studio).encode() in argv:
-            pids.append(int(p))
-    return pids
+            procs[int(p)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return [p for p, ppid in procs.items() if ppid not in procs]
 
 
 def unmount_daemonized(mnt, studio):
