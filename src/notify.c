@@ -569,6 +569,7 @@ static int helper_start(void)
 			for (int fd = 4; fd < 65536; fd++)
 				close(fd);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NAME, "sora2fs-notify"); /* ps shows which one it is */
 		if (getppid() != parent)
 			_exit(0);
 		helper_main(3, n.mnt);

@@ -29,8 +29,13 @@ class Watcher:
             t.daemon = True
             t.start()
         if ready:
-            wait_for(lambda: any(ready in line for line in self._text(self.err) + self._text(self.lines)), 10,
-                     f"{argv[0]} to start watching")
+            try:
+                wait_for(lambda: any(ready in line for line in
+                                     self._text(self.err) + self._text(self.lines)),
+                         10, f"{argv[0]} to start watching")
+            except BaseException:
+                self.stop()
+                raise
 
     def _pump(self, f, out):
         for line in f:
