@@ -20,6 +20,8 @@ struct http_opts {
 	double stall_timeout;    /* abort below 1 KiB/s for this long; 0 = off */
 	bool fresh_connection;   /* never reuse or keep the connection (submits:
 				  * curl must not silently resend a POST) */
+	off_t max_size;          /* file transfers: refuse a body larger than this
+				  * (announced or received); 0 = no limit */
 };
 
 struct http_result {
@@ -30,6 +32,7 @@ struct http_result {
 	buf_t body;              /* the answer (memory transfers) */
 	off_t bytes;             /* bytes written to fd (file transfers) */
 	off_t content_length;    /* announced length, -1 unknown */
+	bool too_big;            /* aborted: the body is larger than max_size */
 };
 
 typedef void (*http_cb)(const struct http_result *res, void *ctx);

@@ -166,6 +166,10 @@ void job_set_result(struct job *j, const char *result_json);
 void job_set_url(struct job *j, const char *url);         /* a fresh link for the same video */
 /* Reserve a unique file name in downloads for this job's video (sets j->video). */
 const char *job_reserve_video(struct job *j);
+/* The reserved name was taken meanwhile: reserve another. */
+const char *job_reserve_video_again(struct job *j);
+/* Poll this host from now on (the other one of host_mode auto). */
+void job_set_host(struct job *j, const char *host);
 /* EV_DOWNLOAD_DONE: the video is in place (downloads/<j->video>): history, succeeded. */
 int job_set_video_done(struct job *j);
 /* Report a change of the job's directory to the change hook (after unlock). */

@@ -13,6 +13,7 @@ struct options {
 	double timeout;       /* one API call, default 30 */
 	double connect_timeout; /* default 10 */
 	double stall_timeout; /* download below 1 KiB/s this long is aborted, default 60 */
+	long long max_video_size; /* bytes; a bigger video is refused, default 4 GiB */
 	int verbose;
 };
 

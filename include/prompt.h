@@ -30,6 +30,15 @@
  * because a typo silently ignored bills a video the user did not ask for.
  */
 
+/* Size limits (README "Limits"). A prompt's text is at most PROMPT_TEXT_MAX
+ * bytes; a dropped file at most prompt_drop_max() bytes: text drops leave room
+ * for front matter, JSON drops (and every character drop) for an inlined
+ * base64 reference. fs_jobs.c refuses a write() past the limit with EFBIG. */
+#define PROMPT_TEXT_MAX (1u << 20)
+#define PROMPT_DROP_MAX_TEXT (PROMPT_TEXT_MAX + 64u * 1024)
+#define PROMPT_DROP_MAX_JSON (32u << 20)
+size_t prompt_drop_max(const char *filename, bool always_json);
+
 /* Parse a dropped video prompt file. filename decides the format: a name ending in
  * ".json" (case-insensitive) is a JSON object; anything else is text with optional
  * front matter. Text: if the first line is exactly "---" (trailing spaces/CR ok),

@@ -57,4 +57,12 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* mkdir -p with mode for created directories. Returns 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
 
+/* Valid UTF-8 without overlongs, surrogates or code points past U+10FFFF: every
+ * JSON file sora2fs writes and every request it sends is text. */
+bool str_utf8_valid(const char *s, size_t len);
+/* Base64 (standard alphabet, padded). decode: 0, or -EINVAL on a bad character;
+ * *out is malloc'd and NUL-terminated, *len its length. */
+char *str_base64_encode(const void *data, size_t len);
+int str_base64_decode(const char *text, char **out, size_t *len);
+
 #endif

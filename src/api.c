@@ -185,9 +185,11 @@ static char *not_json_text(const char *body, size_t len)
 static bool envelope_code(const cJSON *item, long *code)
 {
 	if (cJSON_IsNumber(item)) {
-		if (item->valuedouble != floor(item->valuedouble))
+		double d = item->valuedouble;
+		/* Range first: converting 1e300 (or inf, NaN) to long is undefined. */
+		if (!(d > -1e9 && d < 1e9) || d != floor(d))
 			return false;
-		*code = (long)item->valuedouble;
+		*code = (long)d;
 		return true;
 	}
 	if (cJSON_IsString(item)) {
@@ -317,8 +319,8 @@ static int task_progress(const cJSON *obj)
 	} else {
 		return -1;
 	}
-	if (d < 0)
-		return 0;
+	if (!(d >= 0))           /* negative, or NaN */
+		return d < 0 ? 0 : -1;
 	if (d > 100)
 		return 100;
 	return (int)d;

@@ -404,8 +404,7 @@ static void poll_trouble(struct job *j, const char *why, bool unreachable)
 		int n = host_list(hosts);
 		if (n == 2) {
 			const char *other = (j->host && strcmp(j->host, hosts[0]) == 0) ? hosts[1] : hosts[0];
-			free(j->host);
-			j->host = xstrdup(other);
+			job_set_host(j, other);
 		}
 	}
 }
@@ -486,8 +485,9 @@ static void on_poll(const struct http_result *res, void *ctx)
 				apply_task(j, data);
 			} else if (out == API_ERR_CODE && code == -22 &&
 				   (j->status == ST_RUNNING)) {
-				job_eventf(j, EV_POLL_FAILED, "the API no longer knows task %s (code -22: %s)",
-					       j->id, msg ? msg : "task not found");
+				/* msg already reads "code -22: …" (api.c): not twice */
+				job_eventf(j, EV_POLL_FAILED, "the API no longer knows task %s (%s)",
+					       j->id, msg ? msg : "code -22");
 			} else if (out == API_ERR_CODE) {
 				poll_trouble(j, msg ? msg : "API error", false);
 			} else {
@@ -532,7 +532,8 @@ static void start_download(struct job *j)
 	}
 	const struct options *o = model_options();
 	struct http_opts ho = { .connect_timeout = o->connect_timeout,
-				.stall_timeout = o->stall_timeout };
+				.stall_timeout = o->stall_timeout,
+				.max_size = o->max_video_size };
 	if (http_get(e.http, j->url, x->dl.fd, &ho, on_download, x) < 0) {
 		download_abort(&x->dl);
 		free(x);
@@ -550,9 +551,7 @@ static void finish_download(struct job *j, struct xfer *x, const struct http_res
 	int r = download_commit(&x->dl, res->content_length, replace, &err);
 	for (int tries = 0; r == -EEXIST && tries < 3; tries++) {
 		/* someone put a file of that name there meanwhile: pick another */
-		free(j->video);
-		j->video = NULL;
-		r = download_rename_to(&x->dl, job_reserve_video(j));
+		r = download_rename_to(&x->dl, job_reserve_video_again(j));
 	}
 	if (r == 0) {
 		job_set_video_done(j);
@@ -586,7 +585,12 @@ static void on_download(const struct http_result *res, void *ctx)
 			download_abort(&x->dl);
 			char *desc = http_describe(res);
 			bool gone = res->status == 403 || res->status == 404 || res->status == 410;
-			if (gone && !j->url_refreshed) {
+			if (res->too_big) {
+				/* the same file again would be as big: no retries */
+				job_eventf(j, EV_DOWNLOAD_FAILED, "the video is larger than max_video_size "
+					       "(%lld MiB): not downloaded", (long long)(model_options()
+					       ->max_video_size >> 20));
+			} else if (gone && !j->url_refreshed) {
 				/* links expire: ask the API once for a fresh one */
 				j->url_refreshed = true;
 				j->refresh = true;
@@ -828,8 +832,15 @@ static double schedule(void)
 					job_event(j, EV_KEY_MISSING, "no API key: write one to config/api_key");
 				break;
 			}
-			if (active >= o->max_active)
+			if (active >= o->max_active) {
+				/* say why it waits (issue 8) */
+				job_set_error(j, "waiting for a free slot: %d jobs are active "
+					      "(max_active=%d); it starts when one finishes",
+					      active, o->max_active);
 				break;
+			}
+			if (j->error && str_has_prefix(j->error, "waiting for a free slot"))
+				job_clear_error(j);
 			start_submit(j, 0);
 			active++;
 			break;

@@ -282,9 +282,34 @@ static void fs_destroy(void *private_data)
 	}
 }
 
+/* A component longer than NAME_MAX: ENAMETOOLONG, as local filesystems say. */
+static bool name_too_long(const char *path)
+{
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n > 255)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* A new name that is not UTF-8 text: names end up in JSON files (job records,
+ * history.json) that the Web Studio's Python must be able to read. */
+static bool name_not_text(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !str_utf8_valid(base, strlen(base));
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
+	if (name_too_long(path))
+		return -ENAMETOOLONG;
 	if (notify_own_request()) {
 		int r = notify_own_getattr(path, st);
 		if (r != 1)
@@ -302,7 +327,8 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		size_t len;
 		char *text = root_file_text(rf, &len);
 		free(text);
-		fs_stat_file(st, 0444, (off_t)len, 0);
+		/* history.json holds every prompt and video link: the owner's only. */
+		fs_stat_file(st, rf == RF_HISTORY ? 0400 : 0444, (off_t)len, 0);
 		return 0;
 	}
 	if (!t)
@@ -424,6 +450,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EEXIST;
 	if (!t || !t->create || !*rest)
 		return -EACCES;
+	if (name_not_text(rest))
+		return -EINVAL;
 	struct fs_handle *h = handle_new(rest, fi->flags);
 	h->tree = t;
 	int r = t->create(rest, mode, fi, h);
@@ -636,14 +664,6 @@ static int fs_mkdir(const char *path, mode_t mode)
 	return user_op(path, false, (t && t->mkdir && *rest) ? t->mkdir(rest, mode) : -EACCES);
 }
 
-static int fs_symlink(const char *target, const char *path)
-{
-	(void)target;
-	if (own_op(path) == 0)
-		return 0;
-	return -EACCES;
-}
-
 static int fs_rmdir(const char *path)
 {
 	const char *rest;
@@ -657,6 +677,10 @@ static int fs_rmdir(const char *path)
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
+	if (name_too_long(to))
+		return -ENAMETOOLONG;
+	if (name_not_text(to))
+		return -EINVAL;
 	const char *rf, *rt;
 	const struct fs_subtree *a = tree_of(from, &rf), *b = tree_of(to, &rt);
 	if (!a || !b || !*rf || !*rt)
@@ -683,6 +707,22 @@ static int fs_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
 	struct fs_handle *h = HANDLE(fi);
 	notify_poll(path ? path : "/", h, h->data.data, h->data.len, ph, reventsp);
 	return 0;
+}
+
+/* Links cannot be made here: a job is made by dropping a file, a video by a job.
+ * (The announcer's symlink says a job's video link appeared: a no-op.) */
+static int fs_symlink(const char *target, const char *path)
+{
+	(void)target;
+	if (own_op(path) == 0)
+		return 0;
+	return name_too_long(path) ? -ENAMETOOLONG : -EPERM;
+}
+
+static int fs_link(const char *from, const char *to)
+{
+	(void)from;
+	return name_too_long(to) ? -ENAMETOOLONG : -EPERM;
 }
 
 static int fs_readlink(const char *path, char *buf, size_t size)
@@ -749,9 +789,10 @@ const struct fuse_operations fs_operations = {
 	.mkdir = fs_mkdir,
 	.rmdir = fs_rmdir,
 	.rename = fs_rename,
-	.symlink = fs_symlink,
 	.poll = fs_poll,
 	.readlink = fs_readlink,
+	.symlink = fs_symlink,
+	.link = fs_link,
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,
 	.setxattr = fs_setxattr,

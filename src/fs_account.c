@@ -224,6 +224,12 @@ static int request_number(const cJSON *req, const char *name, double *value)
 static int create_key(const char *text, size_t len)
 {
 	static const char *const known[] = { "name", "type", "credits", "expireTime" };
+	/* A new request: the previous answer goes, so a failed one never shows
+	 * the previous key as if it were its answer. */
+	pthread_mutex_lock(&last_key_lock);
+	free(last_key);
+	last_key = NULL;
+	pthread_mutex_unlock(&last_key_lock);
 	cJSON *req = cJSON_ParseWithLength(text, len);
 	if (!req)
 		return fail(EINVAL, "new_api_key", "not valid JSON; write e.g. "

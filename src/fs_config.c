@@ -5,7 +5,7 @@
  *   $ cat config/api_key
  *   sk-abc…wxyz
  *   $ echo moon > config/host_mode
- *   bash: echo: write error: Invalid argument      (close() fails; value kept)
+ *   bash: echo: write error: Invalid argument      (write() fails; value kept)
  *   $ echo 16:9 > config/defaults/aspectRatio
  *   $ ls config/defaults
  *   aspectRatio
@@ -13,8 +13,10 @@
  *
  * A file is read from a snapshot taken at open. Writes are collected in the
  * handle and applied as a whole when the writer closes it (flush), so a value
- * is never half-written; a bad value fails that close() with EINVAL and the old
- * value stays. Opening with O_TRUNC and writing nothing (": > config/token")
+ * is never half-written. Each write() checks what was collected so far as the
+ * whole value (sysfs style): a bad value fails that write() with EINVAL, so
+ * "echo bogus > host_mode" fails in every shell, and nothing changes; a
+ * refused handle (bad value, or more than 1 MiB: EFBIG) applies nothing. Opening with O_TRUNC and writing nothing (": > config/token")
  * clears the value, but only at release: bash's "echo x > f" closes a dup of the
  * descriptor before it writes, and applying the empty content at that first
  * flush would clear the key for a moment.
@@ -22,6 +24,7 @@
 #include "fs.h"
 #include "log.h"
 #include "model.h"
+#include "names.h"
 #include "prompt.h"
 #include "util.h"
 
@@ -36,6 +39,8 @@
 enum cfg_file { CF_NONE, CF_API_KEY, CF_TOKEN, CF_HOST_MODE, CF_DEFAULT };
 #define CF_KIND_MASK 0xff
 #define CF_APPEND    0x100  /* opened with O_APPEND: writes go to the end */
+#define CF_REFUSED   0x200  /* a write was refused: this handle changes nothing */
+#define CF_TOO_BIG   0x400  /* ... because it was too big (EFBIG) */
 
 /* No value is anywhere near this; a bigger write is a mistake (cat video > token). */
 #define CF_MAX_SIZE (1 << 20)
@@ -230,7 +235,47 @@ static void stat_config_file(enum cfg_file f, off_t size, struct stat *st)
 	fs_stat_file(st, perm, size, 0);
 }
 
-/* --- applying a written value ---------------------------------------------- */
+/* --- checking and applying a written value ---------------------------------- */
+
+/* Is raw (what a handle collected) a whole, valid value for the file? Used at
+ * write(), so the shell hears about a bad value. 0, or -EINVAL with *err. */
+static int check_value(enum cfg_file f, const char *name, const char *raw, size_t len,
+		       char **err)
+{
+	if (memchr(raw, '\0', len)) {
+		*err = xstrdup("the value contains a NUL byte");
+		return -EINVAL;
+	}
+	if (!str_utf8_valid(raw, len)) {
+		*err = xstrdup("the value is not valid UTF-8 text");
+		return -EINVAL;
+	}
+	char *value = str_trim_dup(raw, len);
+	int r = 0;
+	if (strchr(value, '\n')) {
+		*err = xstrdup("the value must be one line");
+		r = -EINVAL;
+	} else if (f == CF_HOST_MODE) {
+		if (strcmp(value, "auto") != 0 && strcmp(value, "domestic") != 0 &&
+		    strcmp(value, "overseas") != 0) {
+			*err = xasprintf("host_mode must be auto, domestic or overseas (got \"%s\")",
+					 value);
+			r = -EINVAL;
+		}
+	} else if (f == CF_DEFAULT) {
+		cJSON *v = NULL;
+		if (!param_name_ok(name)) {
+			*err = xasprintf("\"%s\" is not a request parameter (defaults: duration, "
+					 "aspectRatio, size, model, url)", name);
+			r = -EINVAL;
+		} else if (*value) {
+			r = param_from_text(name, value, &v, err);
+		}
+		cJSON_Delete(v);
+	}
+	free(value);
+	return r;
+}
 
 /* Apply what a handle collected. 0, or -EINVAL (logged) when the value is bad. */
 static int apply(struct fs_handle *h)
@@ -247,8 +292,9 @@ static int apply(struct fs_handle *h)
 	const char *what = f == CF_DEFAULT ? "defaults/" : "";
 	const char *which = f == CF_DEFAULT ? name : field_of(f);
 
-	if (memchr(raw, '\0', h->data.len)) {
-		log_warn("config/%s%s: the value contains a NUL byte; not changed", what, which);
+	if (check_value(f, which, raw, h->data.len, &err) < 0) {
+		log_warn("config/%s%s: %s; not changed", what, which, err);
+		free(err);
 		free(name);
 		return -EINVAL;
 	}
@@ -262,9 +308,7 @@ static int apply(struct fs_handle *h)
 		r = model_config_set(field_of(f), value, &err);
 		break;
 	case CF_HOST_MODE:
-		if (!*value)
-			break; /* ": > host_mode" means nothing */
-		r = model_config_set("host_mode", value, &err);
+		r = model_config_set("host_mode", value, &err); /* "" is refused there */
 		break;
 	case CF_DEFAULT:
 		if (!*value) {
@@ -403,26 +447,65 @@ static int cfg_create(const char *rest, mode_t mode, struct fuse_file_info *fi,
 		return -EACCES;
 	if (f != CF_DEFAULT)
 		return cfg_open(rest, fi, h); /* the file exists: a stale negative entry */
-	if (!param_name_ok(default_name(rest)))
-		return -EACCES; /* editors' probes (4913, .x.swp) fail cleanly */
+	if (!param_name_ok(default_name(rest))) {
+		/* a typo ("durations"), or an editor's probe (4913, .x.swp) */
+		if (!name_is_scratch(default_name(rest)))
+			log_warn("config/%s: \"%s\" is not a request parameter (defaults: "
+				 "duration, aspectRatio, size, model, url); not created", rest,
+				 default_name(rest));
+		return -EINVAL;
+	}
 	fi->direct_io = 1;
 	open_for_writing(f, rest, fi->flags, true, h);
 	return 0;
 }
 
+/* Refuse what a handle collected: nothing will be applied. */
+static int refuse(struct fs_handle *h, int r, const char *why)
+{
+	if (!(h->tag & CF_REFUSED))
+		log_warn("config/%s: %s; not changed", h->rest, why);
+	h->tag |= CF_REFUSED;
+	h->dirty = false;
+	h->data.len = 0;
+	return r;
+}
+
 static int cfg_write(struct fs_handle *h, const char *buf, size_t size, off_t off)
 {
+	if (h->tag & CF_REFUSED) /* the value was refused: nothing of it is kept */
+		return (h->tag & CF_TOO_BIG) ? -EFBIG : -EINVAL;
 	if (h->tag & CF_APPEND)
 		off = (off_t)h->data.len;
-	if (off < 0 || (size_t)off > CF_MAX_SIZE || size > CF_MAX_SIZE - (size_t)off)
-		return -EFBIG;
+	if (off < 0 || (size_t)off > CF_MAX_SIZE || size > CF_MAX_SIZE - (size_t)off) {
+		h->tag |= (h->tag & CF_REFUSED) ? 0 : CF_TOO_BIG;
+		refuse(h, -EFBIG, "more than 1 MiB written");
+		return (h->tag & CF_TOO_BIG) ? -EFBIG : -EINVAL;
+	}
 	int r = fs_write_mem(h, buf, size, off);
+	if (r < 0)
+		return r;
 	h->dirty = true;
+	/* The whole value so far must be valid: the shell hears it from write(). */
+	enum cfg_file f = (enum cfg_file)(h->tag & CF_KIND_MASK);
+	struct cfg_priv *cp = h->priv;
+	char *name = f == CF_DEFAULT ? (cp && cp->pending ? pending_name(cp->pending)
+							    : xstrdup(default_name(h->rest)))
+				     : NULL;
+	char *err = NULL;
+	if (check_value(f, name, h->data.data, h->data.len, &err) < 0) {
+		refuse(h, -EINVAL, err);
+		r = -EINVAL;
+	}
+	free(err);
+	free(name);
 	return r;
 }
 
 static int cfg_flush(struct fs_handle *h)
 {
+	if (h->tag & CF_REFUSED)
+		return (h->tag & CF_TOO_BIG) ? -EFBIG : -EINVAL;
 	if (!h->dirty || h->data.len == 0)
 		return 0; /* nothing written yet: an empty value waits for release */
 	h->dirty = false;
@@ -453,13 +536,19 @@ static int cfg_truncate(const char *rest, off_t size, struct fs_handle *h)
 	if (h) {
 		if (!h->writable)
 			return -EBADF;
-		if ((size_t)size > CF_MAX_SIZE)
-			return -EFBIG;
+		if ((size_t)size > CF_MAX_SIZE) {
+			h->tag |= (h->tag & CF_REFUSED) ? 0 : CF_TOO_BIG;
+			return refuse(h, -EFBIG, "truncated to more than 1 MiB");
+		}
+		if (h->tag & CF_REFUSED)
+			return -EINVAL;
 		return fs_truncate_mem(h, (size_t)size);
 	}
 	/* Without a handle nothing changes: the value changes when it is written. */
 	if (!*rest || strcmp(rest, defaults_dir) == 0)
 		return -EISDIR;
+	if ((size_t)size > CF_MAX_SIZE)
+		return -EFBIG;
 	return exists(file_of(rest), rest) ? 0 : -ENOENT;
 }
 

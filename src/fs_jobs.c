@@ -9,18 +9,21 @@
  *
  * Files in jobs/ are real files in a scratch folder under data/sora2fs/, so
  * editors, rsync and file managers can write, rename and delete them as on any
- * folder. A file with an ordinary name becomes a job when a writer closes it
- * with content in it, or when a file with content is renamed onto that name.
+ * folder. A file with an ordinary name becomes a job when its last writer is
+ * done with it (see "writers" below), or when a file with content is renamed
+ * onto that name.
  * The dropped name then answers for a little while as a "ghost" (stat, touch,
  * chmod succeed and do nothing) because tools touch it right after closing.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -30,12 +33,14 @@
 #include "log.h"
 #include "model.h"
 #include "names.h"
+#include "prompt.h"
 #include "util.h"
 
 #define GHOST_SECONDS 10.0
 #define DROP_MAX (64u * 1024 * 1024)
 
-enum tag { TAG_FILE = 1, TAG_CTL, TAG_JOBFILE, TAG_CONVERTED };
+enum tag { TAG_FILE = 1, TAG_CTL, TAG_JOBFILE, TAG_CONVERTED,
+	   TAG_REFUSED /* a drop that grew past its size limit: never a job */ };
 
 /* --- ghosts: dropped names that just became jobs ------------------------- */
 
@@ -180,6 +185,134 @@ static void seen_wait(enum job_kind kind, const char *name)
 	}
 }
 
+
+/* --- writers: when a drop is done ----------------------------------------
+ *
+ * A drop becomes a job at the flush (close) of its last writer, so that
+ * "{ cat a; cat b; } > jobs/x.txt", a here-document or a pipeline into one
+ * file makes one job with the whole text:
+ *
+ *   - Each handle open for writing on a drop remembers the process that opened
+ *     it. A close by another process (a child that inherited the descriptor,
+ *     like "cat a" above) is not the end: the opener still holds it. The
+ *     opener's close with content converts (and that close() returns once
+ *     jobs/NAME/ exists). If the opener is gone, any close converts; a handle
+ *     nobody closed with content converts at release.
+ *   - A second handle opened for writing while another writer holds the file
+ *     (two processes, or "exec 3>x; echo B > x") gets a private, unnamed file
+ *     of its own: each becomes its own job (x, x-2), nothing is overwritten or
+ *     lost.
+ */
+struct writer_file {
+	dev_t dev;
+	ino_t ino;
+	int writers;
+	struct writer_file *next;
+};
+
+struct drop_state {
+	pid_t opener;            /* thread group that opened the handle */
+	struct writer_file *wf;  /* the shared real file; NULL for a private one */
+	bool private_file;       /* unnamed file of its own (O_TMPFILE) */
+	enum job_kind kind;
+};
+
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct writer_file *writer_files;
+
+static struct writer_file *writer_find_locked(dev_t dev, ino_t ino)
+{
+	for (struct writer_file *w = writer_files; w; w = w->next)
+		if (w->dev == dev && w->ino == ino)
+			return w;
+	return NULL;
+}
+
+static void writer_put_locked(struct writer_file *wf)
+{
+	if (!wf || --wf->writers > 0)
+		return;
+	for (struct writer_file **pp = &writer_files; *pp; pp = &(*pp)->next) {
+		if (*pp == wf) {
+			*pp = wf->next;
+			break;
+		}
+	}
+	free(wf);
+}
+
+/* The process (thread group) of a thread id: FUSE tells the thread. */
+static pid_t tgid_of(pid_t tid)
+{
+	if (tid <= 0)
+		return tid;
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tid;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return tid;
+	buf[n] = '\0';
+	const char *t = strstr(buf, "\nTgid:");
+	return t ? (pid_t)strtol(t + 6, NULL, 10) : tid;
+}
+
+static pid_t caller_pid(void)
+{
+	struct fuse_context *c = fuse_get_context();
+	return tgid_of(c ? c->pid : 0);
+}
+
+/* Does the process still run? A zombie (exited, not yet reaped) holds no
+ * descriptors any more: it counts as gone. */
+static bool process_alive(pid_t pid)
+{
+	if (pid <= 0)
+		return false;
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kill(pid, 0) == 0 || errno == EPERM; /* no /proc: ask the kernel */
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+/* Every handle of jobs/ and characters/ carries one (h->priv). */
+static struct drop_state *state_of(struct fs_handle *h)
+{
+	if (!h->priv)
+		h->priv = xcalloc(1, sizeof(struct drop_state));
+	return h->priv;
+}
+
+/* The handle's state goes with its last reference, or with an open that failed
+ * (FUSE sends no release for those). */
+static void state_free(struct fs_handle *h)
+{
+	struct drop_state *ds = h->priv;
+	if (!ds)
+		return;
+	pthread_mutex_lock(&writer_lock);
+	writer_put_locked(ds->wf);
+	pthread_mutex_unlock(&writer_lock);
+	free(ds);
+	h->priv = NULL;
+}
+
+static enum job_kind kind_of(struct fs_handle *h)
+{
+	return state_of(h)->kind;
+}
+
 /* --- paths ------------------------------------------------------------------ */
 
 static char *real_path(enum job_kind kind, const char *name)
@@ -233,15 +366,18 @@ static int slurp(int fd, const char *path, char **data, size_t *len)
 
 /* Start a job from scratch file NAME (content already read). The real file is
  * removed first so the job may take the name it frees. */
-static int convert(enum job_kind kind, const char *name, const char *data, size_t len)
+static int convert(enum job_kind kind, const char *name, const char *data, size_t len,
+		   bool remove_file)
 {
 	char *base = name_job_from_file(name);
 	if (strcmp(base, name) == 0)
 		seen_wait(kind, name);
 	free(base);
-	char *path = real_path(kind, name);
-	unlink(path);
-	free(path);
+	if (remove_file) {
+		char *path = real_path(kind, name);
+		unlink(path);
+		free(path);
+	}
 	char *job = NULL;
 	int r = model_job_create(kind, name, data, len, &job);
 	if (job)
@@ -256,6 +392,17 @@ static bool is_drop_name(const char *name)
 }
 
 /* --- operations ------------------------------------------------------------ */
+
+/* What others may read under allow_other (default_permissions): a job's
+ * state, not its content. prompt, request.json and result.json (the prompt, the
+ * request, the video's link) are the owner's only. */
+static mode_t job_file_perm(const char *file)
+{
+	if (strcmp(file, "prompt") == 0 || strcmp(file, "request.json") == 0 ||
+	    strcmp(file, "result.json") == 0)
+		return 0400;
+	return 0444;
+}
 
 static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 {
@@ -281,7 +428,7 @@ static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 			else if (strcmp(file, "ctl") == 0)
 				fs_stat_file(st, 0200, 0, mt);
 			else
-				fs_stat_file(st, 0444, (off_t)len, mt);
+				fs_stat_file(st, job_file_perm(file), (off_t)len, mt);
 			r = 0;
 		}
 		free(data);
@@ -352,21 +499,64 @@ static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_
 	return 0;
 }
 
+/* Open the real file behind a drop (see "writers" above). */
 static int open_real(enum job_kind kind, const char *name, int flags, mode_t mode,
 		     struct fs_handle *h)
 {
 	char *path = real_path(kind, name);
+	struct drop_state *ds = state_of(h);
+	ds->kind = kind;
 	/* Writers get read access too: the drop is read back at close. The kernel
 	 * already turns appends into writes at the end, so O_APPEND goes. */
 	if ((flags & O_ACCMODE) == O_WRONLY)
 		flags = (flags & ~O_ACCMODE) | O_RDWR;
-	int fd = open(path, (flags & ~(O_NOCTTY | O_APPEND)) | O_CLOEXEC, mode);
+	flags = (flags & ~(O_NOCTTY | O_APPEND)) | O_CLOEXEC;
+	bool drop = h->writable && is_drop_name(name);
+	if (drop)
+		pthread_mutex_lock(&writer_lock);
+	struct stat sb;
+	int fd;
+	if (drop && lstat(path, &sb) == 0 && writer_find_locked(sb.st_dev, sb.st_ino)) {
+		/* someone else is writing this drop: a file of one's own */
+		fd = open(model_scratch_dir(kind), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+			/* no O_TMPFILE on this filesystem: a named file, unlinked at once */
+			static unsigned counter;
+			char *tmp = xasprintf("%s/.sora2fs-private-%d-%u", model_scratch_dir(kind),
+					      (int)getpid(), __atomic_add_fetch(&counter, 1,
+										__ATOMIC_RELAXED));
+			fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (fd >= 0)
+				unlink(tmp);
+			free(tmp);
+		}
+		if (fd >= 0)
+			ds->private_file = true;
+	} else {
+		fd = open(path, flags, mode);
+	}
+	int r = fd < 0 ? -errno : 0;
+	if (drop && fd >= 0 && !ds->private_file && fstat(fd, &sb) == 0) {
+		struct writer_file *wf = writer_find_locked(sb.st_dev, sb.st_ino);
+		if (!wf) {
+			wf = xcalloc(1, sizeof *wf);
+			wf->dev = sb.st_dev;
+			wf->ino = sb.st_ino;
+			wf->next = writer_files;
+			writer_files = wf;
+		}
+		wf->writers++;
+		ds->wf = wf;
+	}
+	if (drop)
+		pthread_mutex_unlock(&writer_lock);
 	free(path);
-	if (fd < 0)
-		return -errno;
+	if (r < 0)
+		return r;
+	if (drop)
+		ds->opener = caller_pid();
 	h->fd = fd;
 	h->tag = TAG_FILE;
-	h->priv = (void *)(uintptr_t)kind;
 	if (h->writable && (flags & O_TRUNC))
 		h->dirty = true;
 	return 0;
@@ -378,7 +568,7 @@ static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *f
 	const char *file;
 	char *name = split_rest(rest, &file);
 	int r;
-	h->priv = (void *)(uintptr_t)kind;
+	state_of(h)->kind = kind;
 	if (file) {
 		char *data = NULL;
 		size_t len = 0;
@@ -398,8 +588,9 @@ static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *f
 		r = -EISDIR;
 	} else {
 		r = open_real(kind, name, fi->flags & ~(O_CREAT | O_EXCL), 0, h);
-		if (r == -ENOENT && ghost_exists(kind, name) && h->writable) {
-			/* writing the dropped name again is a new drop */
+		if (r == -ENOENT && h->writable && is_drop_name(name)) {
+			/* The kernel believed in the name (a ghost, or a drop another
+			 * writer just turned into a job): writing it is a new drop. */
 			ghost_remove(kind, name);
 			r = open_real(kind, name, (fi->flags & ~O_EXCL) | O_CREAT, 0644, h);
 		} else if (r == -ENOENT && ghost_exists(kind, name)) {
@@ -408,14 +599,19 @@ static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *f
 		}
 	}
 	free(name);
+	if (r < 0)
+		state_free(h);
 	return r;
 }
 
-static int create_k(enum job_kind kind, const char *rest, mode_t mode,
-		    struct fuse_file_info *fi, struct fs_handle *h)
+static int create_drop(enum job_kind kind, const char *rest, mode_t mode,
+		       struct fuse_file_info *fi, struct fs_handle *h)
 {
+	state_of(h)->kind = kind;
 	if (strchr(rest, '/'))
 		return -EACCES; /* nothing can be added to a job directory */
+	if (strlen(rest) > 255)
+		return -ENAMETOOLONG;
 	if (!name_valid(rest))
 		return -EINVAL;
 	if (model_job_exists(kind, rest))
@@ -424,24 +620,88 @@ static int create_k(enum job_kind kind, const char *rest, mode_t mode,
 	return open_real(kind, rest, fi->flags | O_CREAT, mode & 07777, h);
 }
 
+static int create_k(enum job_kind kind, const char *rest, mode_t mode,
+		    struct fuse_file_info *fi, struct fs_handle *h)
+{
+	int r = create_drop(kind, rest, mode, fi, h);
+	if (r < 0)
+		state_free(h);
+	return r;
+}
+
+static bool ctl_word_known(const char *cmd)
+{
+	return strcmp(cmd, "cancel") == 0 || strcmp(cmd, "retry") == 0 ||
+	       strcmp(cmd, "refresh") == 0 || strcmp(cmd, "redownload") == 0;
+}
+
+/* "failed" (for log lines); static storage is fine: the name table is. */
+static const char *job_status_text(enum job_kind kind, const char *name)
+{
+	char *data = NULL;
+	size_t len = 0;
+	static __thread char buf[32];
+	buf[0] = '\0';
+	if (model_job_file(kind, name, "status", &data, &len) == 0) {
+		snprintf(buf, sizeof buf, "%.*s", (int)(len && data[len - 1] == '\n' ? len - 1 : len),
+			 data);
+	}
+	free(data);
+	return buf;
+}
+
+/* A drop larger than prompt_drop_max() is refused at write() (EFBIG), before
+ * anything can be submitted: what was written is dropped with it (a cut prompt
+ * must never be billed), further writes and the close() fail with EFBIG. */
+static bool over_limit(struct fs_handle *h, const char *rest, off_t off, size_t size)
+{
+	enum job_kind kind = kind_of(h);
+	if (!is_drop_name(rest) || off < 0)
+		return false;
+	size_t max = prompt_drop_max(rest, kind == JOB_CHARACTER);
+	if ((size_t)off + size <= max)
+		return false;
+	log_warn("%s/%s: larger than %zu KiB (the limit for such a drop): refused (EFBIG), "
+		 "nothing submitted", kind == JOB_VIDEO ? "jobs" : "characters", rest, max >> 10);
+	char *path = real_path(kind, rest);
+	struct stat a, b;
+	if (fstat(h->fd, &a) == 0 && lstat(path, &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev)
+		unlink(path);
+	free(path);
+	if (ftruncate(h->fd, 0) < 0) {
+		/* unlinked already: the bytes go with the handle */
+	}
+	h->tag = TAG_REFUSED;
+	h->dirty = false;
+	return true;
+}
+
 static int write_k(struct fs_handle *h, const char *buf, size_t size, off_t off)
 {
 	if (h->tag == TAG_CTL) {
-		enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
+		enum job_kind kind = kind_of(h);
 		const char *file;
 		char *name = split_rest(h->rest, &file);
 		char *cmd = str_trim_dup(buf, size);
 		int r = *cmd ? model_job_ctl(kind, name, cmd) : 0;
-		if (r == -EINVAL)
-			log_warn("%s/%s: ctl: \"%s\" is not possible now (commands: cancel, "
-				 "retry, refresh, redownload)", kind == JOB_VIDEO ? "jobs" : "characters",
-				 name, cmd);
+		const char *dir = kind == JOB_VIDEO ? "jobs" : "characters";
+		if (r == -EINVAL && !ctl_word_known(cmd))
+			log_warn("%s/%s: ctl: unknown command \"%s\" (commands: cancel, retry, "
+				 "refresh, redownload)", dir, name, cmd);
+		else if (r == -EINVAL || r == -EBUSY)
+			log_warn("%s/%s: ctl: \"%s\" is not possible now (status %s)", dir, name,
+				 cmd, job_status_text(kind, name));
 		free(cmd);
 		free(name);
 		return r < 0 ? r : (int)size;
 	}
+	if (h->tag == TAG_REFUSED)
+		return -EFBIG;
 	if (h->tag != TAG_FILE || h->fd < 0)
 		return -EBADF; /* the drop already became a job */
+	if (over_limit(h, h->rest, off, size))
+		return -EFBIG;
 	ssize_t n = pwrite(h->fd, buf, size, off);
 	if (n < 0)
 		return -errno;
@@ -449,26 +709,29 @@ static int write_k(struct fs_handle *h, const char *buf, size_t size, off_t off)
 	return (int)n;
 }
 
-static int flush_k(struct fs_handle *h)
+/* Read the drop behind h and make it a job (see "writers" above). */
+static int drop_convert(struct fs_handle *h)
 {
-	if (h->tag != TAG_FILE || !h->dirty || h->fd < 0 || !is_drop_name(h->rest))
-		return 0;
-	enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
-	/* Is the name still ours? (the file may have been renamed or removed) */
-	char *path = real_path(kind, h->rest);
+	struct drop_state *ds = state_of(h);
+	enum job_kind kind = ds->kind;
 	struct stat a, b;
-	bool same = fstat(h->fd, &a) == 0 && lstat(path, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev;
-	free(path);
-	if (!same || a.st_size == 0)
+	if (fstat(h->fd, &a) < 0 || a.st_size == 0)
 		return 0;
+	if (!ds->private_file) {
+		/* Is the name still ours? (the file may have been renamed or removed) */
+		char *path = real_path(kind, h->rest);
+		bool same = lstat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+		free(path);
+		if (!same)
+			return 0;
+	}
 	char *data = NULL;
 	size_t len = 0;
 	int r = slurp(h->fd, NULL, &data, &len);
 	if (r < 0)
 		return r;
 	h->dirty = false;
-	r = convert(kind, h->rest, data, len);
+	r = convert(kind, h->rest, data, len, !ds->private_file);
 	free(data);
 	close(h->fd);
 	h->fd = -1;
@@ -476,11 +739,38 @@ static int flush_k(struct fs_handle *h)
 	return r;
 }
 
+static int flush_k(struct fs_handle *h)
+{
+	if (h->tag == TAG_REFUSED)
+		return -EFBIG;
+	if (h->tag != TAG_FILE || !h->dirty || h->fd < 0 || !is_drop_name(h->rest))
+		return 0;
+	struct drop_state *ds = state_of(h);
+	/* A child that inherited the descriptor is done; the opener still holds it. */
+	pid_t pid = caller_pid();
+	if (ds->opener > 0 && pid != ds->opener && process_alive(ds->opener))
+		return 0;
+	/* The opener's close (or, once the opener is gone, anyone's) ends the drop.
+	 * The kernel does not say whether other descriptors remain: a background
+	 * child the opener did not wait for ("( (sleep 1; echo b) & ) > x") writes
+	 * too late and gets EBADF; the README says to wait for it. */
+	return drop_convert(h);
+}
+
+/* The last reference is gone: a drop nobody closed with content converts now
+ * (nobody hears an error; the job's status and error say it). */
+static void release_k(struct fs_handle *h)
+{
+	if (h->tag == TAG_FILE && h->dirty && h->fd >= 0 && is_drop_name(h->rest))
+		drop_convert(h);
+	state_free(h);
+}
+
 static int read_k(struct fs_handle *h, char *buf, size_t size, off_t off)
 {
 	if (h->tag == TAG_JOBFILE && off == 0) {
 		/* a monitor re-reading from the start sees the current value */
-		enum job_kind kind = (enum job_kind)(uintptr_t)h->priv;
+		enum job_kind kind = kind_of(h);
 		const char *file;
 		char *name = split_rest(h->rest, &file);
 		char *data = NULL;
@@ -508,6 +798,9 @@ static int fsync_k(struct fs_handle *h, int datasync)
 
 static int truncate_k(enum job_kind kind, const char *rest, off_t size, struct fs_handle *h)
 {
+	if (is_drop_name(rest) && size > 0 &&
+	    (size_t)size > prompt_drop_max(rest, kind == JOB_CHARACTER))
+		return -EFBIG;
 	if (h && h->tag == TAG_FILE && h->fd >= 0) {
 		if (ftruncate(h->fd, size) < 0)
 			return -errno;
@@ -589,11 +882,17 @@ static int rename_k(enum job_kind kind, const char *from, const char *to, unsign
 {
 	if (strchr(from, '/') || strchr(to, '/'))
 		return -EACCES;
+	if (strlen(to) > 255)
+		return -ENAMETOOLONG;
 	if (!name_valid(to))
 		return -EINVAL;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
 	if (model_job_exists(kind, from)) {
+		/* a job under a scratch name would vanish from view and its video
+		 * would get a hidden name */
+		if (!is_drop_name(to))
+			return -EPERM;
 		char *p = real_path(kind, to);
 		struct stat sb;
 		bool file_there = lstat(p, &sb) == 0;
@@ -617,7 +916,7 @@ static int rename_k(enum job_kind kind, const char *from, const char *to, unsign
 			char *data = NULL;
 			size_t len = 0;
 			if (slurp(-1, b, &data, &len) == 0)
-				convert(kind, to, data, len); /* a bad drop fails as a job, the rename stands */
+				convert(kind, to, data, len, true); /* a bad drop fails as a job, the rename stands */
 			free(data);
 		}
 	}
@@ -751,7 +1050,7 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	const struct fs_subtree fs_##prefix##_tree = {                                         \
 		.getattr = prefix##_getattr, .readdir = prefix##_readdir,                      \
 		.open = prefix##_open, .create = prefix##_create, .read = read_k, .write = write_k,           \
-		.flush = flush_k, .fsync = fsync_k, .truncate = prefix##_truncate,            \
+		.flush = flush_k, .release = release_k, .fsync = fsync_k, .truncate = prefix##_truncate,            \
 		.utimens = prefix##_utimens, .chmod = prefix##_chmod, .chown = prefix##_chown, \
 		.unlink = prefix##_unlink, .mkdir = prefix##_mkdir, .rmdir = prefix##_rmdir,  \
 		.rename = prefix##_rename, .readlink = prefix##_readlink,                      \

@@ -29,6 +29,7 @@ struct req {
 	struct curl_slist *headers;
 	char *body;
 	int fd;
+	off_t max_size;
 	http_cb cb;
 	void *ctx;
 	struct http_result res;
@@ -91,6 +92,13 @@ static size_t to_fd(char *p, size_t size, size_t n, void *ud)
 {
 	struct req *r = ud;
 	size_t len = size * n, done = 0;
+	/* Also without a Content-Length (chunked), the limit holds. */
+	if (r->max_size > 0 && r->res.bytes + (off_t)len > r->max_size) {
+		r->res.too_big = true;
+		snprintf(r->res.error, sizeof r->res.error, "larger than %lld bytes",
+			 (long long)r->max_size);
+		return 0;
+	}
 	while (done < len) {
 		ssize_t w = write(r->fd, p + done, len - done);
 		if (w < 0) {
@@ -181,6 +189,10 @@ int http_get(http_t *h, const char *url, int fd, const struct http_opts *o,
 		curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, to_fd);
 		curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(r->easy, CURLOPT_MAXREDIRS, 5L);
+		if (o->max_size > 0) {
+			r->max_size = o->max_size;
+			curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
+		}
 	}
 	return start(h, r);
 }
@@ -214,6 +226,11 @@ static void finish(http_t *h, CURLMsg *msg)
 	if (r->next)
 		r->next->prev = r->prev;
 	r->res.curl_code = (int)c;
+	if (c == CURLE_FILESIZE_EXCEEDED) {
+		r->res.too_big = true;
+		snprintf(r->res.error, sizeof r->res.error, "larger than %lld bytes",
+			 (long long)r->max_size);
+	}
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->res.status);
 	curl_off_t cl = -1;
 	curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
@@ -245,6 +262,8 @@ void http_wakeup(http_t *h)
 
 char *http_describe(const struct http_result *r)
 {
+	if (r->too_big)
+		return xasprintf("the file is %s", r->error);
 	if (r->curl_code == CURLE_OPERATION_TIMEDOUT)
 		return xasprintf("no answer in time (%s)", r->error);
 	if (r->curl_code == CURLE_COULDNT_CONNECT)

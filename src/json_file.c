@@ -50,6 +50,32 @@ int json_load(const char *path, cJSON **out, char **err)
 	return 0;
 }
 
+/* Append text to b, each byte that is not part of valid UTF-8 replaced by
+ * U+FFFD. Input is checked where it enters (names, values, drops: EINVAL); this
+ * is the last guard for text from elsewhere (an upstream error message), so
+ * that every file stays readable by Python's json.load. */
+static void add_as_utf8(buf_t *b, const char *text)
+{
+	size_t len = strlen(text);
+	if (str_utf8_valid(text, len)) {
+		buf_add(b, text, len);
+		return;
+	}
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+		unsigned char c = (unsigned char)text[i];
+		if (c >= 0xC0)
+			n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		if (c < 0x80 || (i + n <= len && str_utf8_valid(text + i, n))) {
+			buf_add(b, text + i, n);
+			i += n;
+		} else {
+			buf_adds(b, "\xEF\xBF\xBD");
+			i++;
+		}
+	}
+}
+
 int json_save(const char *path, const cJSON *json, mode_t mode)
 {
 	char *text = cJSON_Print(json);
@@ -57,7 +83,7 @@ int json_save(const char *path, const cJSON *json, mode_t mode)
 		return -ENOMEM;
 	buf_t b;
 	buf_init(&b);
-	buf_adds(&b, text);
+	add_as_utf8(&b, text);
 	buf_adds(&b, "\n");
 	cJSON_free(text);
 	int rc = write_file_atomic(path, b.data, b.len, mode);
@@ -128,4 +154,16 @@ void json_set_num(cJSON *obj, const char *key, double value)
 	if (!cJSON_IsObject(obj))
 		return;
 	set_item(obj, key, cJSON_CreateNumber(value));
+}
+
+void json_init_hooks(void)
+{
+	cJSON_Hooks hooks = { .malloc_fn = xmalloc, .free_fn = free };
+	cJSON_InitHooks(&hooks);
+}
+
+double json_num_in(const cJSON *obj, const char *key, double min, double max, double dflt)
+{
+	double v = json_num(obj, key, dflt);
+	return v >= min && v <= max ? v : dflt;
 }

@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <grp.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -242,7 +245,62 @@ fail:
 	return NULL;
 }
 
+/* A root daemon opens as the dropping user: fsuid, fsgid and groups of this
+ * thread only (raw syscalls: glibc's setgroups() would change every thread), so
+ * the kernel itself checks modes and ACLs. Other daemons cannot switch; they
+ * check the modes themselves (cred_may). */
+struct saved_cred {
+	bool switched;
+	int ngroups;
+	gid_t groups[LOCAL_REF_MAX_GROUPS * 2];
+};
+
+static bool cred_switch(const struct local_ref_cred *c, struct saved_cred *s)
+{
+	s->switched = false;
+	if (!c || !c->known || c->uid == 0 || geteuid() != 0)
+		return false;
+	s->ngroups = getgroups((int)(sizeof s->groups / sizeof s->groups[0]), s->groups);
+	if (s->ngroups < 0)
+		return false;
+	if (syscall(SYS_setgroups, (size_t)c->ngroups, c->groups) < 0)
+		return false;
+	setfsgid(c->gid);
+	setfsuid(c->uid);
+	s->switched = true;
+	return true;
+}
+
+static void cred_restore(struct saved_cred *s)
+{
+	if (!s->switched)
+		return;
+	setfsuid(0);
+	setfsgid(getegid());
+	if (syscall(SYS_setgroups, (size_t)s->ngroups, s->groups) < 0)
+		log_error("cannot restore the daemon's groups: %s", strerror(errno));
+	s->switched = false;
+}
+
+static int read_as(const char *path, const struct local_ref_cred *cred, char **data,
+		   size_t *len, char **err);
+
 int local_ref_read(const char *path, const struct local_ref_cred *cred, char **data,
+		   size_t *len, char **err)
+{
+	struct saved_cred saved;
+	int r;
+	if (cred_switch(cred, &saved)) {
+		/* the kernel checks: no mode bits of our own */
+		r = read_as(path, NULL, data, len, err);
+		cred_restore(&saved);
+	} else {
+		r = read_as(path, cred, data, len, err);
+	}
+	return r;
+}
+
+static int read_as(const char *path, const struct local_ref_cred *cred, char **data,
 		   size_t *len, char **err)
 {
 	*data = NULL;
@@ -272,7 +330,9 @@ int local_ref_read(const char *path, const struct local_ref_cred *cred, char **d
 	int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		*err = xasprintf("url file %s cannot be read: %s", path, strerror(errno));
+		*err = xasprintf("url file %s cannot be read: %s%s", path, strerror(errno),
+				 errno == EACCES ? " (the user who dropped the file may not read it)"
+						 : "");
 		goto out;
 	}
 	/* Checked again on what was opened: the path may have changed meanwhile. */

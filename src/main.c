@@ -20,6 +20,7 @@
  */
 #include "engine.h"
 #include "fs.h"
+#include "json_file.h"
 #include "local_ref.h"
 #include "log.h"
 #include "model.h"
@@ -56,6 +57,7 @@ struct cli {
 	char *timeout;
 	char *connect_timeout;
 	char *stall_timeout;
+	char *max_video_size;
 	char *logfile;
 	int verbose;
 	char *args[2];   /* [STUDIO_DIR] MOUNTPOINT */
@@ -80,6 +82,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("timeout=%s", timeout, 0),
 	CLI_OPT("connect_timeout=%s", connect_timeout, 0),
 	CLI_OPT("stall_timeout=%s", stall_timeout, 0),
+	CLI_OPT("max_video_size=%s", max_video_size, 0),
 	CLI_OPT("logfile=%s", logfile, 0),
 	CLI_OPT("verbose", verbose, 1),
 	/* Options that only mean something to mount(8) and /etc/fstab. */
@@ -142,6 +145,7 @@ static void cli_free(struct cli *c)
 	free(c->timeout);
 	free(c->connect_timeout);
 	free(c->stall_timeout);
+	free(c->max_video_size);
 	free(c->logfile);
 	for (int i = 0; i < c->nargs; i++)
 		free(c->args[i]);
@@ -167,6 +171,7 @@ static void usage(const char *progname)
 	       "    -o connect_timeout=SECS time to connect to a host (default 10)\n"
 	       "    -o stall_timeout=SECS   abort a download below 1 KiB/s for this long\n"
 	       "                            (default 60)\n"
+	       "    -o max_video_size=MIB   refuse to download a bigger video (default 4096)\n"
 	       "    -o logfile=PATH         append the log to PATH (instead of syslog)\n"
 	       "    -o verbose              debug messages in the log\n"
 	       "    auto, noauto, user, users, nofail, _netdev (fstab) are accepted and ignored\n"
@@ -317,6 +322,10 @@ static int options_fill(const struct cli *c, struct options *opt)
 	    parse_seconds("connect_timeout", c->connect_timeout, 10, &opt->connect_timeout) < 0 ||
 	    parse_seconds("stall_timeout", c->stall_timeout, 60, &opt->stall_timeout) < 0)
 		return -1;
+	int mib;
+	if (parse_count("max_video_size", c->max_video_size, 4096, 1024 * 1024, &mib) < 0)
+		return -1;
+	opt->max_video_size = (long long)mib << 20;
 	static const char *const url_names[] = { "api_url", "domestic_url", "overseas_url" };
 	const char *urls[] = { c->api_url, c->domestic_url, c->overseas_url };
 	for (int i = 0; i < 3; i++) {
@@ -392,6 +401,7 @@ int main(int argc, char *argv[])
 	char *err = NULL;
 	int ret = 1;
 
+	json_init_hooks();
 	memset(&fo, 0, sizeof fo);
 	memset(&cli, 0, sizeof cli);
 	memset(&opt, 0, sizeof opt);
@@ -474,6 +484,7 @@ int main(int argc, char *argv[])
 		goto out_destroy;
 	}
 	model_up = true;
+	studio_lock_publish();
 	/* A drop's url: must never name a file of this mount (the daemon would wait
 	 * on itself): refused by path now, and by device once mounted. */
 	local_ref_set_mount(fo.mountpoint, 0);
@@ -484,7 +495,7 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	if (!fo.foreground)
 		log_init(true, level);
-	studio_lock_update_pid(); /* the daemon's PID, for a second mount's message */
+	studio_lock_publish(); /* the daemon's PID, for a second mount's message */
 	struct fuse_session *se = fuse_get_session(f);
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out_unmount;

@@ -12,6 +12,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "history.h"
+#include "job_files.h"
 #include "json_file.h"
 #include "local_ref.h"
 #include "log.h"
@@ -36,6 +39,7 @@ static struct {
 	struct options opt;
 	cJSON *config;   /* data/config.json */
 	cJSON *history;  /* data/history.json */
+	struct history *hist; /* its index by base name (history.c) */
 	cJSON *active;   /* data/active_tasks.json */
 	cJSON *times;    /* data/task_times.json */
 	struct job *jobs;
@@ -166,10 +170,16 @@ static cJSON *job_to_json(const struct job *j)
 	cJSON_AddNumberToObject(o, "serial", j->serial);
 	cJSON_AddStringToObject(o, "kind", j->kind == JOB_VIDEO ? "video" : "character");
 	cJSON_AddStringToObject(o, "name", j->name);
-	/* The prompt bytes may not be UTF-8; cJSON keeps them as they are. */
-	char *src = xstrndup(j->source ? j->source : "", j->source_len);
-	cJSON_AddStringToObject(o, "source", src);
-	free(src);
+	/* Every JSON file is UTF-8 text: bytes that are not (a rejected drop) are
+	 * kept losslessly as base64. */
+	const char *sb = j->source ? j->source : "";
+	if (str_utf8_valid(sb, j->source_len) && !memchr(sb, '\0', j->source_len)) {
+		cJSON_AddStringToObject(o, "source", sb);
+	} else {
+		char *b64 = str_base64_encode(sb, j->source_len);
+		cJSON_AddStringToObject(o, "source_base64", b64);
+		free(b64);
+	}
 	json_set_str(o, "source_file", j->source_file);
 	if (j->request)
 		cJSON_AddItemToObject(o, "request", cJSON_Duplicate(j->request, 1));
@@ -262,17 +272,19 @@ static void load_record(const cJSON *r, void *ctx)
 	int status = status_from_name(json_str(r, "status"));
 	if (!name || !name_valid(name) || status < 0) {
 		log_error("job record %u has no valid name or status; ignored",
-			  (unsigned)json_num(r, "serial", 0));
+			  (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0));
 		return;
 	}
 	struct job *j = xcalloc(1, sizeof *j);
-	j->serial = (unsigned)json_num(r, "serial", 0);
+	j->serial = (unsigned)json_num_in(r, "serial", 0, UINT_MAX, 0);
 	j->kind = strcmp(json_str(r, "kind") ? json_str(r, "kind") : "", "character") == 0
 		  ? JOB_CHARACTER : JOB_VIDEO;
 	j->name = xstrdup(name);
-	const char *src = json_str(r, "source");
-	j->source = xstrdup(src ? src : "");
-	j->source_len = strlen(j->source);
+	const char *src = json_str(r, "source"), *b64 = json_str(r, "source_base64");
+	if (!b64 || str_base64_decode(b64, &j->source, &j->source_len) < 0) {
+		j->source = xstrdup(src ? src : "");
+		j->source_len = strlen(j->source);
+	}
 	j->source_file = xstrdup(json_str(r, "source_file"));
 	const cJSON *req = cJSON_GetObjectItemCaseSensitive(r, "request");
 	j->request = cJSON_IsObject(req) ? cJSON_Duplicate(req, 1) : NULL;
@@ -283,7 +295,7 @@ static void load_record(const cJSON *r, void *ctx)
 	const char *sub = json_str(r, "submit");
 	j->submit = !sub || strcmp(sub, "none") == 0 ? SUBMIT_NONE
 		    : strcmp(sub, "sending") == 0 ? SUBMIT_SENDING : SUBMIT_ACCEPTED;
-	j->progress = (int)json_num(r, "progress", 0);
+	j->progress = (int)json_num_in(r, "progress", 0, 100, 0);
 	/* records written before every text was masked may hold a secret */
 	j->error = json_str(r, "error") ? log_redact(json_str(r, "error")) : NULL;
 	j->result = json_str(r, "result") ? log_redact(json_str(r, "result")) : NULL;
@@ -291,9 +303,9 @@ static void load_record(const cJSON *r, void *ctx)
 	j->pid = xstrdup(json_str(r, "pid"));
 	j->character_id = xstrdup(json_str(r, "character_id"));
 	j->video = xstrdup(json_str(r, "video"));
-	j->created = json_num(r, "created", now_wall());
-	j->started = json_num(r, "started", 0);
-	j->finished = json_num(r, "finished", 0);
+	j->created = json_num_in(r, "created", 0, JSON_TIME_MAX, now_wall());
+	j->started = json_num_in(r, "started", 0, JSON_TIME_MAX, 0);
+	j->finished = json_num_in(r, "finished", 0, JSON_TIME_MAX, 0);
 	j->upstream_succeeded = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "upstream_succeeded"));
 	j->mtime = j->finished > 0 ? j->finished : j->created;
 	if (j->serial >= m.next_serial)
@@ -359,10 +371,11 @@ static void active_remove(const char *id)
 		studio_save(SF_ACTIVE, m.active);
 }
 
+/* The prompt as history, active_tasks.json and xattrs store it: secrets masked. */
 static char *job_prompt_text(const struct job *j)
 {
 	const char *p = j->request ? json_str(j->request, "prompt") : NULL;
-	return xstrdup(p ? p : "");
+	return log_redact(p ? p : "");
 }
 
 /* Tasks the Web Studio (or an older sora2fs) left running become jobs. */
@@ -398,7 +411,7 @@ static void adopt_active_tasks(void)
 		j->id = xstrdup(id);
 		j->submit = SUBMIT_ACCEPTED;
 		j->status = ST_RUNNING;
-		double st = json_num(t, "start_time", 0);
+		double st = json_num_in(t, "start_time", 0, JSON_TIME_MAX, 0);
 		j->created = j->started = st > 0 ? st : now_wall();
 		j->mtime = j->created;
 		job_append(j);
@@ -430,6 +443,12 @@ int model_init(const struct options *opt, char **err)
 	if (r < 0)
 		goto fail;
 	register_secrets();
+	bool upgraded = false;
+	char *dl = realpath(opt->downloads_dir, NULL);
+	m.hist = history_open(m.history, dl ? dl : opt->downloads_dir, &upgraded);
+	free(dl);
+	if (upgraded)
+		save_history(); /* entries older sora2fs wrote, in the Web Studio's format */
 	m.next_serial = 1;
 	r = studio_load_jobs(load_record, NULL, err);
 	if (r < 0)
@@ -458,6 +477,8 @@ void model_shutdown(void)
 		job_free(j);
 	}
 	cJSON_Delete(m.config);
+	history_close(m.hist);
+	m.hist = NULL;
 	cJSON_Delete(m.history);
 	cJSON_Delete(m.active);
 	cJSON_Delete(m.times);
@@ -512,10 +533,19 @@ char *model_config_get(const char *field)
 	return out;
 }
 
+/* A new key unblocks jobs waiting for one. */
+static void key_appeared(void)
+{
+	for (struct job *j = m.jobs; j; j = j->next)
+		if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
+		    str_has_prefix(j->error, "no API key"))
+			job_event(j, EV_KEY_APPEARS, NULL);
+}
+
 int model_config_set(const char *field, const char *value, char **err)
 {
-	if (!config_field_ok(field)) {
-		*err = xasprintf("unknown setting %s", field);
+	if (!field || !config_field_ok(field)) {
+		*err = xasprintf("unknown setting %s", field ? field : "(none)");
 		return -EINVAL;
 	}
 	if (strcmp(field, "host_mode") == 0 && strcmp(value, "auto") != 0 &&
@@ -534,14 +564,10 @@ int model_config_set(const char *field, const char *value, char **err)
 		log_add_secret(value);
 	json_set_str(m.config, field, value);
 	save_config();
-	queue_change("/config/%s", field);
-	/* A new key unblocks jobs waiting for one. */
-	if (strcmp(field, "api_key") == 0 && *value) {
-		for (struct job *j = m.jobs; j; j = j->next)
-			if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
-			    str_has_prefix(j->error, "no API key"))
-				job_event(j, EV_KEY_APPEARS, NULL);
-	}
+	/* (GCC's format-overflow check under -fsanitize cannot see field is set) */
+	queue_change("/config/%s", field ? field : "");
+	if (strcmp(field, "api_key") == 0 && *value)
+		key_appeared();
 	wake_engine();
 	model_unlock();
 	log_info("config: %s updated", field);
@@ -577,7 +603,7 @@ char **model_defaults_list(void)
 	cJSON *it;
 	if (d)
 		cJSON_ArrayForEach(it, d)
-			if (it->string && name_valid(it->string))
+			if (it->string && param_name_ok(it->string)) /* UI state stays hidden */
 				out[k++] = xstrdup(it->string);
 	model_unlock();
 	return out;
@@ -587,7 +613,7 @@ int model_default_get(const char *name, char **text)
 {
 	model_lock();
 	cJSON *d = defaults_obj(false);
-	cJSON *v = d ? cJSON_GetObjectItemCaseSensitive(d, name) : NULL;
+	cJSON *v = d && param_name_ok(name) ? cJSON_GetObjectItemCaseSensitive(d, name) : NULL;
 	int r = v ? 0 : -ENOENT;
 	if (v)
 		*text = param_to_text(v);
@@ -664,7 +690,12 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	cJSON *req = NULL;
 	char *err = NULL;
 	int r;
-	if (kind == JOB_VIDEO)
+	if (!str_utf8_valid(data, len)) {
+		/* nothing of it may reach a JSON file raw: say so without echoing it */
+		err = xstrdup("the file is not valid UTF-8 text (convert it, e.g. with "
+			      "iconv -f latin1 -t utf-8)");
+		r = -EINVAL;
+	} else if (kind == JOB_VIDEO)
 		r = prompt_parse_video(file_name, data, len, &req, &err);
 	else
 		r = prompt_parse_character(data, len, &req, &err);
@@ -752,48 +783,6 @@ bool model_job_exists(enum job_kind kind, const char *name)
 	return r;
 }
 
-static char *line(const char *s)
-{
-	return (s && *s) ? xasprintf("%s\n", s) : xstrdup("");
-}
-
-/* The content of one job file, lock held. NULL: no such file. *len is the
- * length (the prompt may hold NUL bytes). */
-static char *job_file_text(const struct job *j, const char *file, size_t *len)
-{
-	char *t = NULL;
-	if (strcmp(file, "status") == 0)
-		t = line(job_status_name(j->status));
-	else if (strcmp(file, "progress") == 0)
-		t = xasprintf("%d\n", j->progress);
-	else if (strcmp(file, "error") == 0)
-		t = line(j->error);
-	else if (strcmp(file, "id") == 0)
-		t = line(j->id);
-	else if (strcmp(file, "request.json") == 0)
-		t = line(j->request_shown);
-	else if (strcmp(file, "result.json") == 0)
-		t = line(j->result);
-	else if (strcmp(file, "ctl") == 0)
-		t = xstrdup("");
-	else if (strcmp(file, "prompt") == 0 && j->kind == JOB_VIDEO) {
-		t = xmalloc(j->source_len + 1);
-		memcpy(t, j->source, j->source_len);
-		t[j->source_len] = '\0';
-		*len = j->source_len;
-		return t;
-	} else if (strcmp(file, "pid") == 0 && j->kind == JOB_VIDEO && j->pid)
-		t = line(j->pid);
-	else if (strcmp(file, "character_id") == 0 && j->kind == JOB_CHARACTER && j->character_id)
-		t = line(j->character_id);
-	else if (strcmp(file, "video") == 0 && j->kind == JOB_VIDEO && j->video &&
-		 j->status == ST_SUCCEEDED)
-		t = xasprintf("../../videos/%s", j->video);
-	if (t)
-		*len = strlen(t);
-	return t;
-}
-
 int model_job_file(enum job_kind kind, const char *name, const char *file,
 		   char **data, size_t *len)
 {
@@ -809,21 +798,19 @@ int model_job_file(enum job_kind kind, const char *name, const char *file,
 
 char **model_job_files(enum job_kind kind, const char *name)
 {
-	static const char *const all[] = {
-		"prompt", "request.json", "id", "status", "progress", "error",
-		"result.json", "ctl", "pid", "character_id", "video",
-	};
 	model_lock();
 	struct job *j = find_job(kind, name);
 	char **out = NULL;
 	if (j) {
-		size_t n = sizeof all / sizeof all[0], k = 0;
+		size_t n = 0, k = 0;
+		while (job_file_names[n])
+			n++;
 		out = xcalloc(n + 1, sizeof *out);
 		for (size_t i = 0; i < n; i++) {
 			size_t len;
-			char *t = job_file_text(j, all[i], &len);
+			char *t = job_file_text(j, job_file_names[i], &len);
 			if (t)
-				out[k++] = xstrdup(all[i]);
+				out[k++] = xstrdup(job_file_names[i]);
 			free(t);
 		}
 	}
@@ -891,11 +878,12 @@ int model_job_forget(enum job_kind kind, const char *name)
 		model_unlock();
 		return -ENOENT;
 	}
+	bool in_flight = j->busy && j->submit == SUBMIT_SENDING;
 	if (job_event(j, EV_FORGET, NULL) < 0) {
 		model_unlock();
 		return -EBUSY;
 	}
-	if (j->busy && j->submit == SUBMIT_SENDING)
+	if (in_flight)
 		log_warn("%s/%s: forgotten while its submit was on the way; it will not be sent "
 			 "again, but check your account for a task created meanwhile",
 			 kind_dir(kind), name);
@@ -931,15 +919,11 @@ int model_job_rename(enum job_kind kind, const char *from, const char *to)
 
 /* --- videos and history -------------------------------------------------- */
 
+/* The history entry of a video file in downloads (matched by base name, as
+ * the Web Studio does). Lock held. */
 static cJSON *history_entry(const char *file)
 {
-	cJSON *e;
-	cJSON_ArrayForEach(e, m.history) {
-		const char *f = json_str(e, "file");
-		if (f && strcmp(f, file) == 0)
-			return e;
-	}
-	return NULL;
+	return history_find(m.hist, file);
 }
 
 int model_video_info(const char *file, struct video_info *vi)
@@ -982,15 +966,7 @@ void video_info_free(struct video_info *vi)
 void model_video_renamed(const char *from, const char *to)
 {
 	model_lock();
-	bool changed = false;
-	cJSON *e;
-	cJSON_ArrayForEach(e, m.history) {
-		const char *f = json_str(e, "file");
-		if (f && strcmp(f, from) == 0) {
-			json_set_str(e, "file", to);
-			changed = true;
-		}
-	}
+	bool changed = history_rename(m.hist, from, to) > 0;
 	if (changed) {
 		save_history();
 		queue_change("/history.json");
@@ -1010,14 +986,7 @@ void model_video_renamed(const char *from, const char *to)
 void model_video_deleted(const char *file)
 {
 	model_lock();
-	bool changed = false;
-	for (int i = cJSON_GetArraySize(m.history) - 1; i >= 0; i--) {
-		const char *f = json_str(cJSON_GetArrayItem(m.history, i), "file");
-		if (f && strcmp(f, file) == 0) {
-			cJSON_DeleteItemFromArray(m.history, i);
-			changed = true;
-		}
-	}
+	bool changed = history_remove(m.hist, file) > 0;
 	if (changed) {
 		save_history();
 		queue_change("/history.json");
@@ -1436,6 +1405,20 @@ static bool video_name_taken(const char *name, void *ctx)
 	return taken;
 }
 
+const char *job_reserve_video_again(struct job *j)
+{
+	set_str(&j->video, NULL);
+	return job_reserve_video(j);
+}
+
+void job_set_host(struct job *j, const char *host)
+{
+	if (j->host && host && strcmp(j->host, host) == 0)
+		return;
+	set_str(&j->host, host);
+	job_save(j, false);
+}
+
 const char *job_reserve_video(struct job *j)
 {
 	if (!j->video) {
@@ -1445,41 +1428,17 @@ const char *job_reserve_video(struct job *j)
 	return j->video;
 }
 
-static char *local_time_text(double t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	localtime_r(&tt, &tm);
-	char buf[32];
-	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-	return xstrdup(buf);
-}
-
 int job_set_video_done(struct job *j)
 {
 	struct fsm_out o;
 	int r = job_check(j, EV_DOWNLOAD_DONE, &o);
 	if (r < 0)
 		return r;
-	/* history: newest first, in the Web Studio's shape */
-	cJSON *e = history_entry(j->video);
-	bool fresh = e == NULL;
-	if (fresh)
-		e = cJSON_CreateObject();
-	json_set_str(e, "file", j->video);
+	/* history: appended, in the Web Studio's format (history.c) */
 	char *p = job_prompt_text(j);
-	json_set_str(e, "prompt", p);
+	double now = now_wall(), start = j->started > 0 ? j->started : j->created;
+	history_record(m.hist, j->video, p, now, j->id, j->pid, j->url, now - start);
 	free(p);
-	char *t = local_time_text(now_wall());
-	json_set_str(e, "time", t);
-	free(t);
-	json_set_str(e, "id", j->id);
-	json_set_str(e, "pid", j->pid);
-	json_set_str(e, "url", j->url);
-	double start = j->started > 0 ? j->started : j->created;
-	json_set_num(e, "duration_seconds", (double)(long long)(now_wall() - start));
-	if (fresh)
-		cJSON_InsertItemInArray(m.history, 0, e);
 	save_history();
 	queue_change("/history.json");
 	queue_change("/videos");

@@ -26,40 +26,9 @@
 
 /* ---- small text helpers --------------------------------------------------- */
 
-/* Valid UTF-8 without overlongs, surrogates or code points past U+10FFFF: the
- * request is JSON, and the API cannot be sent bytes that are not text. */
 static bool utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		unsigned char c = *p;
-		size_t n;
-		unsigned min;
-		unsigned cp;
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			n = 1, min = 0x80, cp = c & 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			n = 2, min = 0x800, cp = c & 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			n = 3, min = 0x10000, cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if ((size_t)(end - p) <= n)
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		p += n + 1;
-	}
-	return true;
+	return str_utf8_valid(s, len);
 }
 
 /* A JSON value as it would appear in a message: "4:3" (quoted), 7, true. */
@@ -159,6 +128,11 @@ static int check_prompt(const cJSON *v, cJSON **out, char **err)
 		return -EINVAL;
 	}
 	size_t len = strlen(v->valuestring);
+	if (len > PROMPT_TEXT_MAX) {
+		*err = xasprintf("the prompt is %zu bytes long; at most %u (1 MiB) are accepted",
+				 len, PROMPT_TEXT_MAX);
+		return -EINVAL;
+	}
 	if (!utf8_valid(v->valuestring, len)) {
 		*err = xstrdup("prompt is not valid UTF-8 text");
 		return -EINVAL;
@@ -281,20 +255,9 @@ static bool is_reserved_param(const char *name)
 
 bool param_name_ok(const char *name)
 {
-	if (!name)
-		return false;
-	size_t len = strlen(name);
-	if (len < 1 || len > 64)
-		return false;
-	if (!((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z')))
-		return false;
-	for (size_t i = 1; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '_'))
-			return false;
-	}
-	return !is_reserved_param(name);
+	/* Only real request parameters: a typo ("durations") or the Web Studio's
+	 * UI state in query_defaults ("character_refs") is not one. */
+	return name && is_known_video_param(name) && !is_reserved_param(name);
 }
 
 /* Text of an unknown parameter: true/false and integers keep their JSON type. */
@@ -534,6 +497,19 @@ static int parse_json_object(const char *data, size_t len, cJSON **out, char **e
 		*err = xstrdup("not valid JSON: the file contains NUL bytes");
 		return -EINVAL;
 	}
+	/* "\u0000" would end the string inside cJSON: "visible\u0000hidden" would
+	 * be sent as "visible". Refuse it instead of cutting the text. */
+	for (size_t i = 0; i + 6 <= len; i++) {
+		if (data[i] != '\\')
+			continue;
+		if (data[i + 1] == 'u' && data[i + 2] == '0' && data[i + 3] == '0' &&
+		    data[i + 4] == '0' && data[i + 5] == '0') {
+			*err = xstrdup("the JSON contains \\u0000 (a NUL character), which text "
+				       "cannot hold");
+			return -EINVAL;
+		}
+		i++; /* skip the escaped character (an escaped backslash before u0000 is text) */
+	}
 	const char *stop = NULL;
 	/* cJSON wants to see the terminating NUL to accept the end of the text; data
 	 * is not guaranteed to have one, so parse a terminated copy. */
@@ -616,6 +592,18 @@ static bool name_is_json(const char *filename)
 	return n >= 5 && strcasecmp(filename + n - 5, ".json") == 0;
 }
 
+size_t prompt_drop_max(const char *filename, bool always_json)
+{
+	return always_json || name_is_json(filename) ? PROMPT_DROP_MAX_JSON
+						     : PROMPT_DROP_MAX_TEXT;
+}
+
+static char *too_big_text(size_t len, size_t max)
+{
+	return xasprintf("the file is %zu bytes; a dropped file may have at most %zu "
+			 "(%zu MiB)", len, max, max >> 20);
+}
+
 int prompt_parse_video(const char *filename, const char *data, size_t len,
 		       cJSON **req, char **err)
 {
@@ -623,6 +611,10 @@ int prompt_parse_video(const char *filename, const char *data, size_t len,
 	*err = NULL;
 	if (!data)
 		len = 0;
+	if (len > prompt_drop_max(filename, false)) {
+		*err = too_big_text(len, prompt_drop_max(filename, false));
+		return -EINVAL;
+	}
 	/* Editors on Windows start UTF-8 files with a byte order mark. */
 	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
 		data += 3, len -= 3;
@@ -719,6 +711,10 @@ int prompt_parse_character(const char *data, size_t len, cJSON **req, char **err
 {
 	*req = NULL;
 	*err = NULL;
+	if (data && len > PROMPT_DROP_MAX_JSON) {
+		*err = too_big_text(len, PROMPT_DROP_MAX_JSON);
+		return -EINVAL;
+	}
 	cJSON *j;
 	int rc = parse_json_object(data ? data : "", data ? len : 0, &j, err);
 	if (rc < 0)
@@ -745,8 +741,8 @@ void prompt_merge_defaults(cJSON *req, const cJSON *defaults)
 		return;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, defaults) {
-		if (!it->string || is_reserved_param(it->string))
-			continue;
+		if (!it->string || !param_name_ok(it->string))
+			continue; /* not a request parameter: stays in config.json only */
 		if (cJSON_HasObjectItem(req, it->string))
 			continue;
 		cJSON_AddItemToObject(req, it->string, cJSON_Duplicate(it, true));

@@ -1,7 +1,9 @@
 /* studio_lock.c - one sora2fs per studio (see studio_lock.h).
  *
- * data/.sora2fs.lock holds "PID\nMOUNTPOINT\n" of the mount that owns the studio:
- * only words for the message a second mount prints; the flock is what counts.
+ * The lock is flock(2) on the STUDIO_DIR/data directory itself, so a refused or
+ * failed start leaves data/ exactly as it was. Who holds it is written, once the
+ * studio is loaded, to data/sora2fs/mount ("PID\nMOUNTPOINT\n"): only words for
+ * the message a second mount prints; the flock is what counts.
  */
 #include "studio_lock.h"
 
@@ -16,48 +18,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LOCK_NAME ".sora2fs.lock"
+#define OWNER_FILE "sora2fs/mount"
 
 static int lock_fd = -1;
+static char *owner_path;  /* data/sora2fs/mount */
 static char *lock_mnt;
 
-static void write_owner(void)
+/* "PID 4242, on /mnt/x" from the owner file, or NULL when it says nothing usable. */
+static char *owner_words(const char *path, char **mnt_out)
 {
-	if (lock_fd < 0)
-		return;
-	char *text = xasprintf("%ld\n%s\n", (long)getpid(), lock_mnt ? lock_mnt : "");
-	/* Words for another mount's message only: a failure here is harmless. */
-	if (ftruncate(lock_fd, 0) == 0) {
-		size_t n = strlen(text);
-		ssize_t w = pwrite(lock_fd, text, n, 0);
-		(void)w;
-	}
-	free(text);
-}
-
-/* "PID 4242, on /mnt/x" from the lock file, or NULL when it says nothing usable. */
-static char *owner_words(int fd)
-{
-	char buf[4200];
-	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-	if (n <= 0)
+	char *text = NULL;
+	size_t len = 0;
+	*mnt_out = NULL;
+	if (read_file(path, 8192, &text, &len) < 0)
 		return NULL;
-	buf[n] = '\0';
-	char *nl = strchr(buf, '\n');
-	if (!nl)
-		return NULL;
-	*nl = '\0';
+	char *nl = strchr(text, '\n');
 	char *end;
-	long pid = strtol(buf, &end, 10);
-	if (end == buf || *end || pid <= 0)
+	long pid = nl ? strtol(text, &end, 10) : 0;
+	if (!nl || end != nl || pid <= 0) {
+		free(text);
 		return NULL;
+	}
 	char *mnt = nl + 1;
 	char *nl2 = strchr(mnt, '\n');
 	if (nl2)
 		*nl2 = '\0';
-	if (*mnt)
-		return xasprintf("PID %ld, on %s", pid, mnt);
-	return xasprintf("PID %ld", pid);
+	char *w;
+	if (*mnt) {
+		w = xasprintf("PID %ld, on %s", pid, mnt);
+		*mnt_out = xstrdup(mnt);
+	} else {
+		w = xasprintf("PID %ld", pid);
+	}
+	free(text);
+	return w;
 }
 
 int studio_lock_take(const char *studio_dir, const char *mountpoint, char **err)
@@ -69,60 +63,68 @@ int studio_lock_take(const char *studio_dir, const char *mountpoint, char **err)
 		free(data);
 		return -e;
 	}
-	char *path = xasprintf("%s/%s", data, LOCK_NAME);
-	free(data);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		*err = xasprintf("cannot open %s: %s", path, strerror(e));
-		free(path);
+		*err = xasprintf("cannot open %s: %s", data, strerror(e));
+		free(data);
 		return -e;
 	}
+	char *owner = xasprintf("%s/%s", data, OWNER_FILE);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK) {
-			char *who = owner_words(fd);
-			const char *mnt = NULL;
-			if (who) {
-				mnt = strstr(who, ", on ");
-				mnt = mnt ? mnt + 5 : NULL;
-			}
+			char *mnt = NULL;
+			char *who = owner_words(owner, &mnt);
 			*err = xasprintf("%s is already in use by another sora2fs%s%s%s: one studio "
 					 "has one mount; unmount it first%s%s",
 					 studio_dir, who ? " (" : "", who ? who : "", who ? ")" : "",
 					 mnt ? " with: fusermount3 -u " : "", mnt ? mnt : "");
 			free(who);
+			free(mnt);
 			e = EBUSY;
 		} else {
-			*err = xasprintf("cannot lock %s: %s", path, strerror(e));
+			*err = xasprintf("cannot lock %s: %s", data, strerror(e));
 		}
 		close(fd);
-		free(path);
+		free(owner);
+		free(data);
 		return -e;
 	}
-	free(path);
+	free(data);
 	lock_fd = fd;
+	free(owner_path);
+	owner_path = owner;
 	free(lock_mnt);
 	lock_mnt = xstrdup(mountpoint);
-	write_owner();
 	return 0;
 }
 
-void studio_lock_update_pid(void)
+void studio_lock_publish(void)
 {
-	write_owner();
+	if (lock_fd < 0 || !owner_path)
+		return;
+	/* Words for another mount's message only: a failure here is harmless. */
+	char *text = xasprintf("%ld\n%s\n", (long)getpid(), lock_mnt ? lock_mnt : "");
+	int fd = open(owner_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		ssize_t w = write(fd, text, strlen(text));
+		(void)w;
+		close(fd);
+	}
+	free(text);
 }
 
 void studio_lock_release(void)
 {
 	if (lock_fd >= 0) {
-		/* Emptied first, so the file never names a mount that is gone. */
-		if (ftruncate(lock_fd, 0) < 0) {
-			/* nothing to do: the lock goes with the close */
-		}
+		if (owner_path)
+			unlink(owner_path); /* never names a mount that is gone */
 		close(lock_fd);
 		lock_fd = -1;
 	}
+	free(owner_path);
+	owner_path = NULL;
 	free(lock_mnt);
 	lock_mnt = NULL;
 }

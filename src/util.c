@@ -372,3 +372,92 @@ int mkdir_p(const char *path, mode_t mode)
 	free(p);
 	return rc;
 }
+
+/* Valid UTF-8 without overlongs, surrogates or code points past U+10FFFF: the
+ * request is JSON, and the API cannot be sent bytes that are not text. */
+bool str_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned char c = *p;
+		size_t n;
+		unsigned min;
+		unsigned cp;
+		if (c < 0x80) {
+			p++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			n = 1, min = 0x80, cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			n = 2, min = 0x800, cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			n = 3, min = 0x10000, cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+char *str_base64_encode(const void *data, size_t len)
+{
+	const unsigned char *in = data;
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
+	size_t i = 0;
+	for (; i + 2 < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = tbl[(v >> 6) & 63];
+		*o++ = tbl[v & 63];
+	}
+	if (i < len) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+int str_base64_decode(const char *text, char **out, size_t *len)
+{
+	size_t n = strlen(text);
+	unsigned char *o = xmalloc(n / 4 * 3 + 4);
+	size_t k = 0;
+	unsigned v = 0;
+	int bits = 0;
+	for (const char *p = text; *p && *p != '='; p++) {
+		const char *tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		const char *hit = strchr(tbl, *p);
+		if (!hit) {
+			free(o);
+			return -EINVAL;
+		}
+		v = v << 6 | (unsigned)(hit - tbl);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			o[k++] = (unsigned char)(v >> bits);
+			v &= (1u << bits) - 1;
+		}
+	}
+	o[k] = '\0';
+	*out = (char *)o;
+	*len = k;
+	return 0;
+}

@@ -116,6 +116,7 @@ def test_forget_while_submitting_is_never_resent(mount_factory, sim):
     drop(m.mnt, "cat.txt", "a cat\n")
     wait_for(lambda: submit_in_flight(m), 5, "the submit to be on its way")
     os.rmdir(m.jobs / "cat")
+    m.wait_log(r"warning: jobs/cat: forgotten while its submit was on the way", timeout=5)
     m.wait_log(r"forgotten while its submit was on the way \(", timeout=10)
     stays(lambda: sim.requests(SUBMIT) == 1, 1, "no second submit")
 

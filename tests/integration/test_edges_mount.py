@@ -52,7 +52,7 @@ def test_stale_lock_after_kill9_does_not_block(mount_factory):
     m = mount_factory()
     old_pid = m.proc.pid
     m.kill9()
-    lock = m.data / ".sora2fs.lock"
+    lock = m.data / "sora2fs" / "mount"
     assert lock.exists() and str(old_pid) in lock.read_text()  # stale words stay
     m.start(write_key=False)
     assert str(m.proc.pid) in lock.read_text()
@@ -72,7 +72,7 @@ def test_daemonized_mount_keeps_the_lock(mount_factory):
                                timeout=scaled(10), stdin=subprocess.DEVNULL, env=m.env)
         assert r.returncode == 0, out.read_text()
         wait_for(lambda: os.path.ismount(m.mnt), 5, "the daemonized mount")
-        lock = m.data / ".sora2fs.lock"
+        lock = m.data / "sora2fs" / "mount"
         pid = int(lock.read_text().split()[0])
         assert pid != r.args and os.path.exists(f"/proc/{pid}"), pid
         other = mount_factory(start=False, studio=m.studio)
@@ -81,7 +81,8 @@ def test_daemonized_mount_keeps_the_lock(mount_factory):
     finally:
         subprocess.run(["fusermount3", "-u", "-z", str(m.mnt)], capture_output=True)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "the daemon to exit")
-    # Unmounted: the studio is free again.
+    # Unmounted: the studio is free again, and the words are gone.
+    assert not lock.exists()
     m2 = mount_factory(studio=m.studio)
     m2.umount()
 
@@ -167,3 +168,25 @@ def test_single_threaded_mount_does_not_deadlock(mount_factory, tmp_path):
         assert not t.is_alive(), "the single-threaded mount deadlocked"
         assert box["errno"] == errno.EINVAL
     os.listdir(m.jobs)
+
+
+def test_hanging_connect_keeps_the_mount_answering(sim_factory, mount_factory, tmp_path):
+    """sora2-sim --hang-port-file: a port where connect() never completes."""
+    hp = tmp_path / "hang.port"
+    s = sim_factory(hang_port_file=str(hp))
+    port = int(wait_for(lambda: hp.exists() and hp.read_text().strip(), 10, "the hang port"))
+    m = mount_factory(sim=s, api_url=f"http://127.0.0.1:{port}", opts=["connect_timeout=1"])
+    m.expect_log(r"no answer in time|cannot connect|timed out")
+    t0 = time.monotonic()
+    drop(m.mnt, "h.txt", "a hanging host\n")
+    assert time.monotonic() - t0 < scaled(1)
+    for _ in range(3):
+        t0 = time.monotonic()
+        assert job_file(m.mnt, "h", "status") == "queued"
+        os.listdir(m.jobs)
+        assert time.monotonic() - t0 < scaled(1)
+    err = wait_for(lambda: job_file(m.mnt, "h", "error"), 10, "the connect to time out")
+    assert re.search(r"no answer in time|cannot connect|timed out", err), err
+    assert "refused" not in err.lower(), err  # a hang, not a closed port
+    assert job_file(m.mnt, "h", "status") == "queued"
+    assert s.tasks_created() == 0

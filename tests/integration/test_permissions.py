@@ -107,8 +107,12 @@ def test_others_cannot_start_jobs_or_use_ctl(shared, sim):
     assert as_user_errno(pw, f"open({str(m.jobs / 'shadow.txt')!r}, 'w')"
                              ".write('---\\nurl: /etc/shadow\\n---\\nx\\n')") == "EACCES"
     assert as_user_errno(pw, f"os.mkdir({str(m.jobs / 'd')!r})") == "EACCES"
-    # others may read a job's status, not command it
+    # others may read a job's status, not its content, and not command it
     assert as_user(pw, "cat", str(m.jobs / "mine" / "status")).stdout.strip() == "running"
+    for f in ("prompt", "request.json", "result.json"):
+        assert as_user_errno(pw, f"open({str(m.jobs / 'mine' / f)!r}).read()") == "EACCES", f
+    assert as_user_errno(pw, f"open({str(m.mnt / 'history.json')!r}).read()") == "EACCES"
+    assert as_user_errno(pw, f"open({str(m.mnt / 'README')!r}).read()") == "OK"
     assert as_user_errno(pw, f"open({str(m.jobs / 'mine' / 'ctl')!r}, 'w').write('cancel')") \
         == "EACCES"
     assert as_user_errno(pw, f"os.rmdir({str(m.jobs / 'mine')!r})") == "EACCES"

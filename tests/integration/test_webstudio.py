@@ -22,7 +22,9 @@ STUDIO_CONFIG = json.loads((DATA / "config.json").read_text())
 STUDIO_HISTORY = json.loads((DATA / "history.json").read_text())
 STUDIO_KEY = STUDIO_CONFIG["api_key"]
 STUDIO_TOKEN = STUDIO_CONFIG["token"]
-OLD_VIDEO = STUDIO_HISTORY[0]["file"]          # sora_1700000000.mp4
+# The Web Studio's history names a video by its absolute path; this one was
+# written on another machine (a moved folder): it is matched by base name.
+OLD_VIDEO = os.path.basename(STUDIO_HISTORY[0]["file"])   # sora_1700000000.mp4
 UNFINISHED_PROMPT = "a cute cat"
 HISTORY_KEYS = {"file", "prompt", "time", "id", "pid", "url", "duration_seconds"}
 
@@ -61,8 +63,8 @@ def make_studio(root, sim=None):
     if sim is not None:
         task_id = start_task_like_the_web_studio(sim, UNFINISHED_PROMPT)
         now = time.time()
-        active = [{"id": task_id, "prompt": UNFINISHED_PROMPT, "start_time": now}]
-        times = {task_id: now}
+        active = [{"id": task_id, "prompt": UNFINISHED_PROMPT, "start_time": int(now)}]
+        times = {task_id: int(now)}
     (data / "active_tasks.json").write_text(json.dumps(active, indent=2))
     (data / "task_times.json").write_text(json.dumps(times, indent=2))
     return studio, task_id
@@ -80,17 +82,28 @@ def xattrs(path):
 
 
 def history_entry(entries, **match):
-    found = [e for e in entries if all(e.get(k) == v for k, v in match.items())]
+    """The one entry matching; file= matches the base name, as the Web Studio does."""
+    def get(e, k):
+        return os.path.basename(e.get(k) or "") if k == "file" else e.get(k)
+    found = [e for e in entries if all(get(e, k) == v for k, v in match.items())]
     return found[0] if len(found) == 1 else None
 
 
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def check_history_entry(e):
+    """The types core.py writes: file an absolute path, time and
+    duration_seconds integers (Unix seconds), pid and url strings or null."""
     assert HISTORY_KEYS <= set(e), e
-    for k in HISTORY_KEYS - {"duration_seconds"}:
+    for k in ("file", "prompt", "id"):
         assert isinstance(e[k], str), (k, e)
-    assert isinstance(e["duration_seconds"], (int, float)) and \
-        not isinstance(e["duration_seconds"], bool), e
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", e["time"]), e
+    for k in ("pid", "url"):
+        assert e[k] is None or isinstance(e[k], str), (k, e)
+    assert os.path.isabs(e["file"]), e
+    assert is_int(e["duration_seconds"]), e
+    assert is_int(e["time"]) and e["time"] > 1_600_000_000, e
 
 
 def check_web_studio_formats(data):
@@ -112,12 +125,12 @@ def check_web_studio_formats(data):
     for t in active:
         assert {"id", "prompt", "start_time"} <= set(t), t
         assert isinstance(t["id"], str) and isinstance(t["prompt"], str), t
-        assert isinstance(t["start_time"], (int, float)), t
+        assert is_int(t["start_time"]), t
 
     times = read_json(data / "task_times.json")
     assert isinstance(times, dict), times
     for v in times.values():
-        assert isinstance(v, (int, float)), times
+        assert is_int(v), times
     return cfg, history, active, times
 
 
@@ -159,16 +172,20 @@ def test_prepared_studio_is_taken_over(mount_factory, sim, tmp_path):
         return entry if entry and gone else None
     entry = wait_for(recorded, 5, "the adopted task in history.json, out of active_tasks.json")
     check_history_entry(entry)
-    assert entry["file"] == name and entry["prompt"] == UNFINISHED_PROMPT
+    assert entry["file"] == os.path.join(os.path.realpath(studio / "downloads"), name)
+    assert entry["prompt"] == UNFINISHED_PROMPT
     assert entry["pid"] == job_file(mnt, "a-cute-cat", "pid")
     assert entry["url"].startswith("http")
     assert sim.tasks_created() == 1, "a task was created for an adopted one"
 
-    # the studio's query_defaults reach the API (the Web Studio forgot them)
+    # the studio's query_defaults reach the API (the Web Studio forgot them);
+    # its UI state there (character_refs) does not, and is not shown
+    assert sorted(os.listdir(mnt / "config" / "defaults")) == ["aspectRatio", "duration"]
     drop(mnt, "dog.txt", "a dog\n")
     wait_status(mnt, "dog", "succeeded")
     body = [t["body"] for t in sim.tasks() if t["body"]["prompt"] == "a dog"][0]
     assert body["aspectRatio"] == "16:9" and body["duration"] == 15, body
+    assert "character_refs" not in body, body
     assert sim.tasks_created() == 2
 
     write(mnt / "config" / "token", "tok-studio-2\n")
@@ -180,10 +197,9 @@ def test_prepared_studio_is_taken_over(mount_factory, sim, tmp_path):
     assert stat.S_IMODE(os.stat(data / "config.json").st_mode) == 0o600
     assert cfg["ui_theme"] == "dark"
     assert cfg["api_key"] == STUDIO_KEY and cfg["token"] == "tok-studio-2"
-    assert cfg["query_defaults"] == {"aspectRatio": "16:9", "duration": 15}
-    old = history_entry(history, file=OLD_VIDEO)
-    assert old and {k: old.get(k) for k in STUDIO_HISTORY[0]} == STUDIO_HISTORY[0], old
-    assert history[-1]["file"] == OLD_VIDEO, "history.json is not newest first"
+    assert cfg["query_defaults"] == STUDIO_CONFIG["query_defaults"]
+    assert history[0] == STUDIO_HISTORY[0], "the Web Studio's entry was rewritten"
+    assert len(history) == 3, "entries are appended, oldest first"
     assert history_entry(history, id=task_id) is not None
     assert history_entry(history, prompt="a dog") is not None
     assert active == []

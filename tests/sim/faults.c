@@ -36,6 +36,7 @@ static const struct {
 	{FM_CODE, "code", 0},
 	{FM_TRUNCATE, "truncate", 0},
 	{FM_EXPIRED, "expired", 0},
+	{FM_RAW, "raw", 0},
 	{FM_ECHO_KEY, "echo_key", 0},
 };
 

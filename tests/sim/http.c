@@ -233,6 +233,10 @@ static bool apply_fault(struct MHD_Connection *c, struct req *r, enum MHD_Result
 	case FM_EXPIRED:
 		*ret = http_send_text(c, r, 403, "text/plain", "URL expired");
 		return true;
+	case FM_RAW:
+		/* msg verbatim as the whole body: numbers no real server sends */
+		*ret = http_send_text(c, r, 200, "application/json", f->msg);
+		return true;
 	case FM_ECHO_KEY: {
 		/* like a careless API: the caller's credential quoted in the message */
 		char *cred = caller_credential(c, r);

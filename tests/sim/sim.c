@@ -32,6 +32,7 @@ static void usage(FILE *out)
 	      "                 [--mp4 FILE] [--fault KIND=MODE[:COUNT]]...\n"
 	      "                 [--progress-style normal|missing|jump] [--id-style uuid|opaque]\n"
 	      "                 [--stream-bare] [--bad-key-http401] [--quiet]\n"
+	      "                 [--hang-port-file FILE]\n"
 	      "A local simulator of the upstream Sora2 API; see tests/sim/README.md.\n"
 	      "Default video: " SIM_DEFAULT_MP4 "\n",
 	      out);
@@ -84,6 +85,7 @@ enum {
 	OPT_STREAM_BARE,
 	OPT_BAD_KEY_401,
 	OPT_QUIET,
+	OPT_HANG_PORT_FILE,
 	OPT_HELP,
 };
 
@@ -103,6 +105,7 @@ int main(int argc, char **argv)
 		{"stream-bare", no_argument, NULL, OPT_STREAM_BARE},
 		{"bad-key-http401", no_argument, NULL, OPT_BAD_KEY_401},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"hang-port-file", required_argument, NULL, OPT_HANG_PORT_FILE},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -116,6 +119,7 @@ int main(int argc, char **argv)
 	};
 	double port = 0, d;
 	const char *port_file = NULL;
+	const char *hang_port_file = NULL;
 	const char *mp4 = SIM_DEFAULT_MP4;
 	const char **faults = sim_xmalloc(sizeof *faults * (size_t)(argc + 1));
 	size_t nfaults = 0;
@@ -185,6 +189,9 @@ int main(int argc, char **argv)
 		case OPT_QUIET:
 			quiet = true;
 			break;
+		case OPT_HANG_PORT_FILE:
+			hang_port_file = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -248,6 +255,16 @@ int main(int argc, char **argv)
 	state_set_port(bound);
 	if (port_file && !write_port_file(port_file, bound))
 		goto out;
+	if (hang_port_file) {
+		int hp = hang_start(err, sizeof err);
+		if (hp < 0) {
+			fprintf(stderr, "sora2-sim: %s\n", err);
+			goto out;
+		}
+		if (!write_port_file(hang_port_file, hp))
+			goto out;
+		fprintf(stderr, "sora2-sim: connects to 127.0.0.1:%d hang\n", hp);
+	}
 	fprintf(stderr, "sora2-sim: listening on http://127.0.0.1:%d\n", bound);
 	fflush(stderr);
 
@@ -257,6 +274,7 @@ int main(int argc, char **argv)
 	sim_log("got signal %d, shutting down", sig);
 	status = 0;
 out:
+	hang_stop();
 	sim_begin_shutdown();
 	if (d_http)
 		MHD_stop_daemon(d_http);

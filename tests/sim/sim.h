@@ -82,6 +82,7 @@ enum fault_mode {
 	FM_CODE,
 	FM_TRUNCATE,
 	FM_EXPIRED,
+	FM_RAW,
 	FM_ECHO_KEY,
 };
 
@@ -104,6 +105,12 @@ bool fault_parse_cli_locked(const char *arg, char *err, size_t errlen);
 void fault_take_locked(enum fault_kind kind, struct fault *out);
 void fault_clear_all_locked(void);
 cJSON *fault_json_locked(void);
+
+/* ---- hang.c ---------------------------------------------------------- */
+
+/* A 127.0.0.1 port where connect() never completes. The port, or -1 with err. */
+int hang_start(char *err, size_t errlen);
+void hang_stop(void);
 
 /* ---- mp4.c ----------------------------------------------------------- */
 

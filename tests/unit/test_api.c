@@ -127,6 +127,15 @@ static void test_envelope(void)
 	envelope("Bad Gateway", API_ERR_SYNTAX, 0, "the server's answer is not JSON: Bad Gateway");
 	envelope("{\"code\":0,", API_ERR_SYNTAX, 0, "the server's answer is not JSON: {\"code\":0,");
 	envelope("[1,2]", API_ERR_SYNTAX, 0, "the server's answer is not an API envelope: [1,2]");
+	/* codes out of range are unreadable, never converted */
+	envelope("{\"code\":1e300}", API_ERR_SYNTAX, 0,
+		 "the server's answer has an unreadable \"code\": {\"code\":1e300}");
+	envelope("{\"code\":-1e300}", API_ERR_SYNTAX, 0,
+		 "the server's answer has an unreadable \"code\": {\"code\":-1e300}");
+	envelope("{\"code\":1e999}", API_ERR_SYNTAX, 0,
+		 "the server's answer has an unreadable \"code\": {\"code\":1e999}");
+	envelope("{\"code\":\"99999999999999999999999\"}", API_ERR_SYNTAX, 0,
+		 "the server's answer has an unreadable \"code\": {\"code\":\"99999999999999999999999\"}");
 	envelope("{\"code\":\"oops\",\"data\":{}}", API_ERR_SYNTAX, 0,
 		 "the server's answer has an unreadable \"code\": {\"code\":\"oops\",\"data\":{}}");
 	envelope("{\"error\":\"rate limited\"}", API_ERR_SYNTAX, 0,
@@ -198,6 +207,19 @@ static void test_task_parse(void)
 	task("{\"status\": \"running\", \"progress\": 250}", &t);
 	CHECK_INT_EQ(t.progress, 100);
 	api_task_free(&t);
+	/* Out of range: checked before any conversion (no undefined behaviour). */
+	static const struct { const char *v; int want; } odd[] = {
+		{ "1e300", 100 }, { "-1e300", 0 }, { "1e999", 100 }, { "-1e999", 0 },
+		{ "-5", 0 }, { "\"nan\"", -1 }, { "\"inf\"", -1 }, { "\"1e300\"", 100 },
+		{ "\"-inf%\"", -1 },
+	};
+	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+		char *body = xasprintf("{\"status\": \"running\", \"progress\": %s}", odd[i].v);
+		task(body, &t);
+		CHECK_INT_EQ(t.progress, odd[i].want);
+		api_task_free(&t);
+		free(body);
+	}
 	task("{\"status\": \"running\", \"progress\": -5}", &t);
 	CHECK_INT_EQ(t.progress, 0);
 	api_task_free(&t);

@@ -101,6 +101,10 @@ static void test_front_matter_errors(void)
 	video_bad("cat.txt", "---\nduration: 15\na cat: on a piano\n",
 		  "front matter is not closed with ---");
 	video_bad("cat.txt", "---\r\n", "front matter is not closed with ---");
+	/* \u0000 would cut the prompt short: refused, an escaped backslash is not */
+	video_bad("x.json", "{\"prompt\": \"visible\\u0000hidden\"}",
+		  "the JSON contains \\u0000 (a NUL character), which text cannot hold");
+	video_ok("x.json", "{\"prompt\": \"a\\\\u0000b\"}", "{\"prompt\": \"a\\\\u0000b\"}");
 	video_bad("cat.txt", "---", "front matter is not closed with ---");
 	video_bad("cat.txt", "---\nduration: 7\n---\nx", "line 2: duration must be 10 or 15 (got 7)");
 	video_bad("cat.txt", "---\nduration: fifteen\n---\nx",
@@ -309,10 +313,11 @@ static void test_merge_and_validate(void)
 				      "\"prompt\": \"never\", \"webHook\": \"http://x\", "
 				      "\"shutProgress\": true, "
 				      "\"remixTargetId\": \"s_0123456789abcdef0123456789abcdef\", "
-				      "\"customFlag\": true}");
+				      "\"customFlag\": true, \"character_refs\": [\"a.b\"]}");
 	prompt_merge_defaults(req, defaults);
+	/* only request parameters go upstream (the Web Studio keeps UI state there) */
 	cJSON *want = cJSON_Parse("{\"prompt\": \"a cat\", \"duration\": 15, "
-				  "\"aspectRatio\": \"16:9\", \"customFlag\": true}");
+				  "\"aspectRatio\": \"16:9\"}");
 	CHECK(cJSON_Compare(req, want, true));
 	cJSON_Delete(want);
 	char *err = NULL;
@@ -390,8 +395,11 @@ static void test_param_text(void)
 {
 	CHECK(param_name_ok("aspectRatio"));
 	CHECK(param_name_ok("duration"));
-	CHECK(param_name_ok("x"));
-	CHECK(param_name_ok("custom_flag2"));
+	CHECK(param_name_ok("size"));
+	CHECK(param_name_ok("model"));
+	CHECK(!param_name_ok("x"));             /* only real request parameters */
+	CHECK(!param_name_ok("durations"));
+	CHECK(!param_name_ok("character_refs"));
 	CHECK(!param_name_ok("prompt"));
 	CHECK(!param_name_ok("webHook"));
 	CHECK(!param_name_ok("shutProgress"));
@@ -403,7 +411,6 @@ static void test_param_text(void)
 	CHECK(!param_name_ok("aspect-ratio"));
 	CHECK(!param_name_ok("aspect.ratio"));
 	CHECK(!param_name_ok(".swp"));
-	CHECK(param_name_ok("a123456789012345678901234567890123456789012345678901234567890123"));
 	CHECK(!param_name_ok("a1234567890123456789012345678901234567890123456789012345678901234"));
 
 	from_text_ok("duration", "15\n", "15");

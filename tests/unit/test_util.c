@@ -207,8 +207,30 @@ static void test_mkdir_p(void)
 	free(under);
 }
 
+static void test_utf8_and_base64(void)
+{
+	CHECK(str_utf8_valid("caf\xc3\xa9", 5));
+	CHECK(!str_utf8_valid("caf\xe9", 4));        /* Latin-1 */
+	CHECK(!str_utf8_valid("\xc0\xaf", 2));        /* overlong */
+	CHECK(!str_utf8_valid("\xed\xa0\x80", 3));    /* surrogate */
+	static const char bytes[] = "caf\xe9\0au lait\xff";
+	size_t n = sizeof bytes - 1;
+	for (size_t len = 0; len <= n; len++) {
+		char *b64 = str_base64_encode(bytes, len), *back = NULL;
+		size_t blen = 0;
+		CHECK_INT_EQ(str_base64_decode(b64, &back, &blen), 0);
+		CHECK(blen == len && memcmp(back, bytes, len) == 0);
+		free(b64);
+		free(back);
+	}
+	char *out = NULL;
+	size_t olen;
+	CHECK_INT_EQ(str_base64_decode("ab!c", &out, &olen), -EINVAL);
+}
+
 int main(void)
 {
+	RUN(test_utf8_and_base64);
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
