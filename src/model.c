@@ -1006,17 +1006,9 @@ void model_video_deleted(const char *file)
 char *model_video_trashed(const char *file)
 {
 	model_lock();
-	char *entry = NULL;
-	for (int i = cJSON_GetArraySize(m.history) - 1; i >= 0; i--) {
-		cJSON *e = cJSON_GetArrayItem(m.history, i);
-		const char *f = json_str(e, "file");
-		if (f && strcmp(f, file) == 0) {
-			if (!entry)
-				entry = cJSON_PrintUnformatted(e);
-			cJSON_DeleteItemFromArray(m.history, i);
-		}
-	}
-	if (entry) {
+	cJSON *e = history_find(m.hist, file);
+	char *entry = e ? cJSON_PrintUnformatted(e) : NULL;
+	if (history_remove(m.hist, file) > 0) {
 		save_history();
 		queue_change("/history.json");
 	}
@@ -1039,18 +1031,9 @@ void model_video_restored(const char *file, const char *entry)
 	cJSON *e = entry ? cJSON_Parse(entry) : NULL;
 	model_lock();
 	if (cJSON_IsObject(e)) {
-		json_set_str(e, "file", file);
-		/* newest first: back in its place by time */
-		const char *t = json_str(e, "time");
-		int i = 0, n = cJSON_GetArraySize(m.history);
-		while (t && i < n) {
-			const char *ti = json_str(cJSON_GetArrayItem(m.history, i), "time");
-			if (ti && strcmp(ti, t) < 0)
-				break;
-			i++;
-		}
-		cJSON_InsertItemInArray(m.history, t ? i : 0, e);
-		e = NULL;
+		history_record(m.hist, file, json_str(e, "prompt"), json_num(e, "time", now_wall()),
+			       json_str(e, "id"), json_str(e, "pid"), json_str(e, "url"),
+			       json_num(e, "duration_seconds", 0));
 		save_history();
 		queue_change("/history.json");
 	}
@@ -1088,8 +1071,7 @@ bool model_outside_config(cJSON *config)
 	bool same = cJSON_Compare(config, m.config, true);
 	if (!same) {
 		static const char *const fields[] = { "api_key", "token", "host_mode" };
-		log_forget_secret(json_str(m.config, "api_key"));
-		log_forget_secret(json_str(m.config, "token"));
+		/* secrets stay registered for the mount's life (model_config_set) */
 		queue_defaults(m.config);
 		cJSON *old = m.config;
 		m.config = config;
@@ -1099,7 +1081,15 @@ bool model_outside_config(cJSON *config)
 			queue_change("/config/%s", fields[i]);
 		queue_change("/config/defaults");
 		queue_defaults(m.config);
-		wake_engine(); /* a new key may unblock queued jobs */
+		/* a new key unblocks jobs waiting for one, as config/api_key does */
+		const char *key = json_str(m.config, "api_key");
+		if (key && *key) {
+			for (struct job *j = m.jobs; j; j = j->next)
+				if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
+				    str_has_prefix(j->error, "no API key"))
+					job_event(j, EV_KEY_APPEARS, NULL);
+		}
+		wake_engine();
 	}
 	model_unlock();
 	cJSON_Delete(config);
@@ -1108,16 +1098,21 @@ bool model_outside_config(cJSON *config)
 
 bool model_outside_history(cJSON *history)
 {
+	char *dl = realpath(m.opt.downloads_dir, NULL); /* as model_init indexes it */
 	model_lock();
 	bool same = cJSON_Compare(history, m.history, true);
 	if (!same) {
 		cJSON *old = m.history;
+		history_close(m.hist);
 		m.history = history;
+		bool upgraded = false;
+		m.hist = history_open(m.history, dl ? dl : m.opt.downloads_dir, &upgraded);
 		history = old;
 		queue_change("/history.json");
 		queue_change("/videos");
 	}
 	model_unlock();
+	free(dl);
 	cJSON_Delete(history);
 	return !same;
 }

@@ -131,7 +131,7 @@ def test_id_status_error_events_of_a_waiting_job(mount_factory, sim):
     w = inotifywait(m.jobs)
     try:
         drop(m.mnt, "yak.txt", "a yak\n")
-        assert "no API key" in job_file(m.mnt, "yak", "error")
+        wait_for(lambda: "no API key" in job_file(m.mnt, "yak", "error"), 5, "the no-key error")
         w.wait(r"/jobs/\|CREATE,ISDIR\|yak$", 2)
         write(m.config / "api_key", "sk-test-key-123456\n")
         d = re.escape(f"{m.jobs}/yak/")
@@ -271,7 +271,7 @@ def test_outside_rewrite_of_config_json_is_shown_and_kept(mount, sim):
 def test_outside_edit_of_api_key_is_used(mount_factory, sim):
     m = mount_factory(key=None)
     drop(m.mnt, "cow.txt", "a cow\n")
-    assert "no API key" in job_file(m.mnt, "cow", "error")
+    wait_for(lambda: "no API key" in job_file(m.mnt, "cow", "error"), 5, "the no-key error")
     rewrite_json(m.data / "config.json", lambda d: d.update(api_key="sk-outside-0123456789"))
     wait_status(m.mnt, "cow", "succeeded")
     assert read(m.config / "api_key").strip().startswith("sk-")
