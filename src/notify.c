@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -97,6 +98,9 @@ static struct {
 	char **videos;
 	size_t n_videos;
 } n = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .sock = -1 };
+
+/* n.helper, for the handlers' "is it the helper?" without taking n.lock */
+static _Atomic pid_t helper_pid;
 
 static uint64_t fnv(const char *s, size_t len)
 {
@@ -189,13 +193,12 @@ void notify_modified(const char *path)
 
 bool notify_own_request(void)
 {
-	struct fuse_context *c = fuse_get_context();
-	if (!c)
+	/* every getattr asks: no lock */
+	pid_t helper = atomic_load_explicit(&helper_pid, memory_order_acquire);
+	if (helper <= 0)
 		return false;
-	pthread_mutex_lock(&n.lock);
-	bool own = n.running && n.helper > 0 && c->pid == n.helper;
-	pthread_mutex_unlock(&n.lock);
-	return own;
+	struct fuse_context *c = fuse_get_context();
+	return c && c->pid == helper;
 }
 
 int notify_own_getattr(const char *path, struct stat *st)
@@ -577,6 +580,7 @@ static int helper_start(void)
 	close(sv[1]);
 	n.sock = sv[0];
 	n.helper = pid;
+	atomic_store_explicit(&helper_pid, pid, memory_order_release);
 	return 0;
 }
 
@@ -818,6 +822,7 @@ static void helper_stop(void)
 		close(n.sock);
 		n.sock = -1;
 	}
+	atomic_store_explicit(&helper_pid, 0, memory_order_release);
 	if (n.helper > 0) {
 		/* it may be inside a request of the mount that is gone */
 		kill(n.helper, SIGKILL);
