@@ -25,6 +25,7 @@ struct fs_handle {
 	buf_t data;      /* content to read (snapshot made at open) or collected writes */
 	bool dirty;      /* written (or truncated) since the last flush applied it */
 	bool writable;   /* opened for writing */
+	bool own;        /* the announcer's (notify.c): every operation is a no-op */
 	int tag;         /* subtree's own use (which file) */
 	char *rest;      /* path within the subtree at open time */
 	void *priv;      /* subtree's own use */

@@ -29,6 +29,9 @@ const char *studio_scratch_dir(int kind);   /* 0 = jobs, 1 = characters */
  * naming the file: it is never replaced. */
 int studio_load(enum studio_file f, cJSON **out, char **err);
 int studio_save(enum studio_file f, const cJSON *json);
+/* The file as it is on disk now is one sora2fs wrote itself (outside.c). */
+bool studio_is_own_write(enum studio_file f);
+const char *studio_file_path(enum studio_file f);
 
 /* Job records. load calls fn for each record (in serial order). */
 int studio_load_jobs(void (*fn)(const cJSON *record, void *ctx), void *ctx, char **err);

@@ -11,6 +11,7 @@
  * kernel cache invalidations afterwards, outside every lock.
  */
 #include "engine.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <math.h>
@@ -137,6 +138,7 @@ static struct http_opts api_opts(bool fresh)
 
 static void on_change(const char *path)
 {
+	notify_changed(path); /* inotify and poll(2) watchers */
 	pthread_mutex_lock(&e.qlock);
 	if (e.n_inval == e.cap_inval) {
 		e.cap_inval = e.cap_inval ? e.cap_inval * 2 : 64;

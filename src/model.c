@@ -825,6 +825,15 @@ char **model_job_files(enum job_kind kind, const char *name)
 	return out;
 }
 
+double model_job_created(enum job_kind kind, const char *name)
+{
+	model_lock();
+	struct job *j = find_job(kind, name);
+	double t = j ? j->created : 0;
+	model_unlock();
+	return t;
+}
+
 double model_job_mtime(enum job_kind kind, const char *name)
 {
 	model_lock();
@@ -1006,6 +1015,46 @@ void model_video_deleted(const char *file)
 	log_info("videos: %s deleted", file);
 }
 
+char *model_video_trashed(const char *file)
+{
+	model_lock();
+	cJSON *e = history_find(m.hist, file);
+	char *entry = e ? cJSON_PrintUnformatted(e) : NULL;
+	if (history_remove(m.hist, file) > 0) {
+		save_history();
+		queue_change("/history.json");
+	}
+	for (struct job *j = m.jobs; j; j = j->next) {
+		if (j->video && strcmp(j->video, file) == 0) {
+			set_str(&j->video, NULL);
+			job_save(j, true);
+			job_changed(j);
+		}
+	}
+	queue_change("/videos");
+	model_unlock();
+	char *out = xstrdup(entry);
+	cJSON_free(entry);
+	return out;
+}
+
+void model_video_restored(const char *file, const char *entry)
+{
+	cJSON *e = entry ? cJSON_Parse(entry) : NULL;
+	model_lock();
+	if (cJSON_IsObject(e)) {
+		history_record(m.hist, file, json_str(e, "prompt"), json_num(e, "time", now_wall()),
+			       json_str(e, "id"), json_str(e, "pid"), json_str(e, "url"),
+			       json_num(e, "duration_seconds", 0));
+		save_history();
+		queue_change("/history.json");
+	}
+	queue_change("/videos");
+	queue_change("/videos/%s", file);
+	model_unlock();
+	cJSON_Delete(e);
+}
+
 char *model_history_text(size_t *len)
 {
 	model_lock();
@@ -1015,6 +1064,69 @@ char *model_history_text(size_t *len)
 	cJSON_free(t);
 	*len = strlen(out);
 	return out;
+}
+
+/* --- outside edits (outside.c) -------------------------------------------- */
+
+static void queue_defaults(const cJSON *config)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(config, "query_defaults");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, d)
+		if (it->string)
+			queue_change("/config/defaults/%s", it->string);
+}
+
+bool model_outside_config(cJSON *config)
+{
+	model_lock();
+	bool same = cJSON_Compare(config, m.config, true);
+	if (!same) {
+		static const char *const fields[] = { "api_key", "token", "host_mode" };
+		/* secrets stay registered for the mount's life (model_config_set) */
+		queue_defaults(m.config);
+		cJSON *old = m.config;
+		m.config = config;
+		config = old;
+		register_secrets();
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+			queue_change("/config/%s", fields[i]);
+		queue_change("/config/defaults");
+		queue_defaults(m.config);
+		/* a new key unblocks jobs waiting for one, as config/api_key does */
+		const char *key = json_str(m.config, "api_key");
+		if (key && *key) {
+			for (struct job *j = m.jobs; j; j = j->next)
+				if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
+				    str_has_prefix(j->error, "no API key"))
+					job_event(j, EV_KEY_APPEARS, NULL);
+		}
+		wake_engine();
+	}
+	model_unlock();
+	cJSON_Delete(config);
+	return !same;
+}
+
+bool model_outside_history(cJSON *history)
+{
+	char *dl = realpath(m.opt.downloads_dir, NULL); /* as model_init indexes it */
+	model_lock();
+	bool same = cJSON_Compare(history, m.history, true);
+	if (!same) {
+		cJSON *old = m.history;
+		history_close(m.hist);
+		m.history = history;
+		bool upgraded = false;
+		m.hist = history_open(m.history, dl ? dl : m.opt.downloads_dir, &upgraded);
+		history = old;
+		queue_change("/history.json");
+		queue_change("/videos");
+	}
+	model_unlock();
+	free(dl);
+	cJSON_Delete(history);
+	return !same;
 }
 
 /* --- account ------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -105,12 +106,61 @@ int studio_load(enum studio_file f, cJSON **out, char **err)
 	return 0;
 }
 
+/* What our own last writes of each file look like on disk, so that the watcher
+ * of outside edits (outside.c) can tell them from another program's. */
+#define OWN_WRITES 8
+struct file_id { dev_t dev; ino_t ino; off_t size; struct timespec mtime; };
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct file_id own[SF__COUNT][OWN_WRITES];
+static unsigned own_next[SF__COUNT];
+
+static bool file_id_of(const char *path, struct file_id *id)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return false;
+	*id = (struct file_id){ sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim };
+	return true;
+}
+
+static bool file_id_eq(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+bool studio_is_own_write(enum studio_file f)
+{
+	struct file_id id;
+	if (!file_id_of(st.files[f], &id))
+		return false;
+	bool found = false;
+	pthread_mutex_lock(&own_lock);
+	for (unsigned i = 0; i < OWN_WRITES && !found; i++)
+		found = own[f][i].ino != 0 && file_id_eq(&own[f][i], &id);
+	pthread_mutex_unlock(&own_lock);
+	return found;
+}
+
+const char *studio_file_path(enum studio_file f)
+{
+	return st.files[f];
+}
+
 int studio_save(enum studio_file f, const cJSON *json)
 {
 	/* config.json holds the key and token: owner only. */
 	int r = json_save(st.files[f], json, f == SF_CONFIG ? 0600 : 0644);
-	if (r < 0)
+	if (r < 0) {
 		log_error("cannot write %s: %s", st.files[f], strerror(-r));
+		return r;
+	}
+	struct file_id id;
+	if (file_id_of(st.files[f], &id)) {
+		pthread_mutex_lock(&own_lock);
+		own[f][own_next[f]++ % OWN_WRITES] = id;
+		pthread_mutex_unlock(&own_lock);
+	}
 	return r;
 }
 
