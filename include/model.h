@@ -19,6 +19,7 @@
 
 #include "job_fsm.h"
 #include "options.h"
+#include "poll_plan.h"
 
 
 const char *job_status_name(enum job_status s);
@@ -52,6 +53,7 @@ struct job {
 	bool url_refreshed;      /* an expired download link was re-polled once */
 	bool replace_video;      /* redownload: replace the existing file */
 	bool refresh;            /* ctl refresh: poll once now, even when finished */
+	struct poll_plan poll;   /* when to poll next (poll_plan.c); t0 0 = not started */
 	struct job *next;
 };
 

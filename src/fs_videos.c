@@ -266,21 +266,35 @@ static int video_info(const char *rest, struct video_info *vi)
 	return 0;
 }
 
+/* Which of our attributes a name is, or -1. Checked before any lookup: ls -l
+ * asks for security.selinux and system.posix_acl_access on every file, and
+ * those must cost nothing (no lstat, no history or job lookup). */
+static int xattr_which(const char *name)
+{
+	if (strncmp(name, "user.", 5) != 0)
+		return -1;
+	for (int i = 0; i < XA_COUNT; i++)
+		if (strcmp(name, xattr_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 static int vid_getxattr(const char *rest, const char *name, char *value, size_t size)
 {
+	int which = xattr_which(name);
+	if (which < 0) {
+		/* Not ours: no such attribute, without touching the file or the model
+		 * (a name videos/ does not show still says ENOENT). */
+		if (*rest && !video_name_ok(rest))
+			return -ENOENT;
+		return -ENODATA;
+	}
 	struct video_info vi;
 	int r = video_info(rest, &vi);
 	if (r < 0)
 		return r;
-	r = -ENODATA;
-	for (int i = 0; i < XA_COUNT; i++) {
-		if (strcmp(name, xattr_names[i]) == 0) {
-			const char *v = xattr_value(&vi, i);
-			if (v)
-				r = fs_xattr_reply(v, strlen(v), value, size);
-			break;
-		}
-	}
+	const char *v = xattr_value(&vi, which);
+	r = v ? fs_xattr_reply(v, strlen(v), value, size) : -ENODATA;
 	video_info_free(&vi);
 	return r;
 }

@@ -27,10 +27,12 @@
 #include "notify.h"
 #include "outside.h"
 #include "options.h"
+#include "poll_plan.h"
 #include "studio_lock.h"
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
@@ -322,6 +324,7 @@ static int options_fill(const struct cli *c, struct options *opt)
 	    parse_seconds("connect_timeout", c->connect_timeout, 10, &opt->connect_timeout) < 0 ||
 	    parse_seconds("stall_timeout", c->stall_timeout, 60, &opt->stall_timeout) < 0)
 		return -1;
+	opt->poll_cap = c->poll_interval ? opt->poll_interval : POLL_PLAN_CAP;
 	int mib;
 	if (parse_count("max_video_size", c->max_video_size, 4096, 1024 * 1024, &mib) < 0)
 		return -1;
@@ -484,6 +487,9 @@ int main(int argc, char *argv[])
 		goto out_destroy;
 	}
 	model_up = true;
+	/* Loading a big studio (and converting an old history) frees as much as it
+	 * keeps: give the freed heap back before the mount runs for days. */
+	malloc_trim(0);
 	studio_lock_publish();
 	/* A drop's url: must never name a file of this mount (the daemon would wait
 	 * on itself): refused by path now, and by device once mounted. */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "job_index.h"
 #include "history.h"
 #include "job_files.h"
 #include "json_file.h"
@@ -228,20 +229,27 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+/* The list's last job, so appending is not a walk (job_index.c finds jobs). */
+static struct job *jobs_tail;
+
 static void job_append(struct job *j)
 {
-	struct job **pp = &m.jobs;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = j;
+	j->next = NULL;
+	if (!m.jobs || !jobs_tail) {
+		struct job **pp = &m.jobs;
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = j;
+	} else {
+		jobs_tail->next = j;
+	}
+	jobs_tail = j;
+	job_index_add(j);
 }
 
 static struct job *find_job(enum job_kind kind, const char *name)
 {
-	for (struct job *j = m.jobs; j; j = j->next)
-		if (j->kind == kind && strcmp(j->name, name) == 0)
-			return j;
-	return NULL;
+	return job_index_find(kind, name);
 }
 
 static struct job *find_job_by_id(const char *id)
@@ -259,10 +267,7 @@ struct job *model_jobs(void)
 
 struct job *job_by_serial(unsigned serial)
 {
-	for (struct job *j = m.jobs; j; j = j->next)
-		if (j->serial == serial)
-			return j;
-	return NULL;
+	return job_index_serial(serial);
 }
 
 static void load_record(const cJSON *r, void *ctx)
@@ -471,6 +476,8 @@ fail:
 void model_shutdown(void)
 {
 	model_lock();
+	job_index_clear();
+	jobs_tail = NULL;
 	while (m.jobs) {
 		struct job *j = m.jobs;
 		m.jobs = j->next;
@@ -888,6 +895,9 @@ int model_job_forget(enum job_kind kind, const char *name)
 			 "again, but check your account for a task created meanwhile",
 			 kind_dir(kind), name);
 	*pp = j->next;
+	job_index_remove(j);
+	if (jobs_tail == j)
+		jobs_tail = NULL; /* job_append walks once to find the new end */
 	job_changed(j);
 	studio_delete_job(j->serial);
 	log_info("%s/%s: forgotten", kind_dir(kind), name);
@@ -909,7 +919,9 @@ int model_job_rename(enum job_kind kind, const char *from, const char *to)
 		r = -EEXIST;
 	else {
 		job_changed(j);
+		job_index_remove(j);
 		set_str(&j->name, to);
+		job_index_add(j);
 		job_save(j, true);
 		job_changed(j);
 	}
