@@ -287,6 +287,13 @@ static int vid_getxattr(const char *rest, const char *name, char *value, size_t 
 		 * (a name videos/ does not show still says ENOENT). */
 		if (*rest && !video_name_ok(rest))
 			return -ENOENT;
+		/* No SELinux label and no POSIX ACL here (setxattr says ENOTSUP):
+		 * "not supported" rather than "absent" makes ls -l stop asking for
+		 * the rest of the mount (coreutils caches it per st_dev), where
+		 * ENODATA costs two FUSE round trips per file, the kernel caching
+		 * neither. */
+		if (strncmp(name, "security.", 9) == 0 || strncmp(name, "system.", 7) == 0)
+			return -ENOTSUP;
 		return -ENODATA;
 	}
 	struct video_info vi;
