@@ -55,9 +55,10 @@ bench_cleanup() {
 	fi
 	local m
 	# every mount under the temporary directory (sora2fs, the floors)
-	for m in $(awk -v d="$BENCH_DIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts); do
-		fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
-	done
+	awk -v d="$BENCH_DIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts |
+		while read -r m; do
+			fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
+		done
 	local p end=$((SECONDS + 10))
 	for p in $BENCH_FS_PID $BENCH_FLOOR_PID $BENCH_SIM_PID; do
 		kill -TERM "$p" 2>/dev/null

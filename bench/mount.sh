@@ -31,7 +31,7 @@ done
 bench_build
 bench_start_sim --gen-time 1
 bench_note "writing $VIDEOS videos, $VIDEOS history entries, $DONE done and $RUNNING running jobs..."
-python3 "$BENCH_ROOT/bench/gen_studio.py" "$BENCH_STUDIO" --videos "$VIDEOS" ${BENCH_HISTORY:---history} \
+python3 "$BENCH_ROOT/bench/gen_studio.py" "$BENCH_STUDIO" --videos "$VIDEOS" "${BENCH_HISTORY:---history}" \
 	--done "$DONE" --running "$RUNNING"
 sync
 
@@ -74,7 +74,7 @@ sync
 t0=$(bench_now)
 "$FLOORFS" "$BENCH_STUDIO/downloads" "$BENCH_FLOOR_MNT" -f </dev/null >"$BENCH_DIR/floorfs.log" 2>&1 &
 BENCH_FLOOR_PID=$!
-read -r fn ftmount ftls < <(first_ls "$BENCH_FLOOR_MNT" .)
+read -r fn _ ftls < <(first_ls "$BENCH_FLOOR_MNT" .)
 t1=$(bench_now)
 fms=$(bench_ms $((t1 - t0)))
 bench_floor_umount

@@ -46,7 +46,7 @@ echo "poll plan in virtual time: 400 generations of 2-6 min (src/poll_plan.c)"
 bench_start_sim --gen-time "$GEN" --credits 1000000000
 BENCH_POLL='' bench_mount -o "max_active=$N"
 bench_note "$N tasks of $GEN s on sora2-sim..."
-read -r calls med max < <(python3 - "$BENCH_MNT/jobs" "$BENCH_STUDIO/downloads" "$N" "$GEN" <<'EOF'
+read -r _ med max < <(python3 - "$BENCH_MNT/jobs" "$BENCH_STUDIO/downloads" "$N" "$GEN" <<'EOF'
 import os, statistics, sys, time
 jobs, downloads, n, gen = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 dropped = {}

@@ -485,12 +485,18 @@ static int do_read(const struct fs_subtree *t, struct fs_handle *h, char *buf, s
 	return fs_read_mem(h->data.data, h->data.len, buf, size, off);
 }
 
+/* Whose handle it is: from the open, not the path (the name may be gone, e.g. a
+ * drop that became a job: libfuse then passes no path). */
+static const struct fs_subtree *handle_tree(const struct fs_handle *h)
+{
+	return h->own ? NULL : h->tree;
+}
+
 static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = h->own ? NULL : tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
 	struct fuse_bufvec *bv = xmalloc(sizeof *bv);
 	*bv = FUSE_BUFVEC_INIT(size);
 	if (h->fd >= 0 && !(t && t->read)) {
@@ -516,17 +522,15 @@ static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	const char *rest;
 	struct fs_handle *h = HANDLE(fi);
-	return do_read(h->own ? NULL : tree_of(path ? path : "/", &rest), h, buf, size, off);
+	return do_read(handle_tree(h), h, buf, size, off);
 }
 
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
 	if (!h->writable)
 		return -EBADF;
 	if (h->own)
@@ -545,20 +549,16 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 
 static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
-	if (HANDLE(fi)->own)
-		return 0;
+	const struct fs_subtree *t = handle_tree(HANDLE(fi));
 	return (t && t->flush) ? t->flush(HANDLE(fi)) : 0;
 }
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
 	notify_poll_forget(h);
-	if (t && t->release && !h->own)
+	if (t && t->release)
 		t->release(h);
 	handle_free(h);
 	return 0;
@@ -567,8 +567,7 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
 	if (h->own)
 		return 0;
 	if (t && t->fsync)
