@@ -336,12 +336,33 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	return t->getattr(rest, st);
 }
 
+/* videos/ keeps an open directory (see fs_videos_opendir); the rest list from
+ * scratch at offset 0. */
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	fi->fh = 0;
+	const char *rest;
+	enum root_file rf;
+	if (!is_root(path) && split(path, &rest, &rf) == &fs_videos_tree && !*rest)
+		fi->fh = (uint64_t)(uintptr_t)fs_videos_opendir();
+	return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	fs_videos_closedir((void *)(uintptr_t)fi->fh);
+	fi->fh = 0;
+	return 0;
+}
+
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	(void)off;
-	(void)fi;
 	(void)flags;
+	if (fi && fi->fh)
+		return fs_videos_readdir_at((void *)(uintptr_t)fi->fh, off, buf, filler);
+	(void)off;
 	if (is_root(path)) {
 		filler(buf, ".", NULL, 0, 0);
 		filler(buf, "..", NULL, 0, 0);
@@ -771,7 +792,9 @@ const struct fuse_operations fs_operations = {
 	.init = fs_init,
 	.destroy = fs_destroy,
 	.getattr = fs_getattr,
+	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
 	.open = fs_open,
 	.create = fs_create,
 	.read = fs_read,

@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "model.h"
+#include "strset.h"
 #include "util.h"
 
 #define FUSE_MAGIC 0x65735546
@@ -81,9 +82,11 @@ static struct {
 	/* changed paths waiting for the announcer */
 	char **changed;
 	size_t n_changed;
+	struct strset changed_set; /* the same names, to add each once */
 	double first_at;
 	char **modified; /* explicit, from outside edits */
 	size_t n_modified;
+	struct strset modified_set;
 	/* the announcement in flight */
 	char *cur_path;
 	enum ann cur_op;
@@ -110,13 +113,29 @@ static uint64_t fnv(const char *s, size_t len)
 	return h;
 }
 
-static void strv_add(char ***v, size_t *cnt, const char *s)
+/* Appends a copy of S (the array doubles: 4, 8, 16, ... entries). */
+static void strv_push(char ***v, size_t *cnt, const char *s)
 {
-	for (size_t i = 0; i < *cnt; i++)
-		if (strcmp((*v)[i], s) == 0)
-			return;
-	*v = xrealloc(*v, (*cnt + 1) * sizeof **v);
+	if (*cnt == 0 || (*cnt >= 4 && (*cnt & (*cnt - 1)) == 0))
+		*v = xrealloc(*v, (*cnt ? *cnt * 2 : 4) * sizeof **v);
 	(*v)[(*cnt)++] = xstrdup(s);
+}
+
+/* Appends S unless SET (the array's strings) has it already: a burst of
+ * thousands of changes costs one hash lookup each, not a walk. */
+static void strv_add(char ***v, size_t *cnt, struct strset *set, const char *s)
+{
+	if (strset_get(set, s, NULL))
+		return;
+	strv_push(v, cnt, s);
+	strset_put(set, (*v)[*cnt - 1], 0);
+}
+
+/* A set of the strings of V, with their positions. */
+static void strv_index(struct strset *set, char **v, size_t cnt)
+{
+	for (size_t i = 0; i < cnt; i++)
+		strset_put(set, v[i], i);
 }
 
 static void strv_clear(char **v, size_t cnt)
@@ -126,13 +145,6 @@ static void strv_clear(char **v, size_t cnt)
 	free(v);
 }
 
-static bool strv_has(char **v, size_t cnt, const char *s)
-{
-	for (size_t i = 0; i < cnt; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
 
 static const char *kind_dir(enum job_kind k)
 {
@@ -171,7 +183,7 @@ void notify_changed(const char *path)
 	if (n.running && !n.stop) {
 		if (n.n_changed == 0 && n.n_modified == 0)
 			n.first_at = now_mono();
-		strv_add(&n.changed, &n.n_changed, path);
+		strv_add(&n.changed, &n.n_changed, &n.changed_set, path);
 		pthread_cond_signal(&n.cond);
 	}
 	pthread_mutex_unlock(&n.lock);
@@ -183,7 +195,7 @@ void notify_modified(const char *path)
 	if (n.running && !n.stop) {
 		if (n.n_changed == 0 && n.n_modified == 0)
 			n.first_at = now_mono();
-		strv_add(&n.modified, &n.n_modified, path);
+		strv_add(&n.modified, &n.n_modified, &n.modified_set, path);
 		pthread_cond_signal(&n.cond);
 	}
 	pthread_mutex_unlock(&n.lock);
@@ -388,14 +400,6 @@ static void snap_fill(struct snap_job *s)
 	}
 }
 
-static struct snap_job *snap_find(enum job_kind kind, const char *name)
-{
-	for (size_t i = 0; i < n.n_jobs; i++)
-		if (n.jobs[i].kind == kind && strcmp(n.jobs[i].name, name) == 0)
-			return &n.jobs[i];
-	return NULL;
-}
-
 static void snap_remove(struct snap_job *s)
 {
 	free(s->name);
@@ -428,7 +432,7 @@ static void list_videos(char ***out, size_t *cnt)
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		strv_add(out, cnt, de->d_name);
+		strv_push(out, cnt, de->d_name); /* a directory's names are unique */
 	}
 	closedir(d);
 }
@@ -664,9 +668,11 @@ static void job_list_changed(enum job_kind kind)
 	size_t cnt = 0;
 	while (names && names[cnt])
 		cnt++;
+	struct strset now = STRSET_INIT, had = STRSET_INIT;
+	strv_index(&now, names, cnt);
 	for (size_t i = 0; i < n.n_jobs;) {
 		struct snap_job *s = &n.jobs[i];
-		if (s->kind == kind && !strv_has(names, cnt, s->name)) {
+		if (s->kind == kind && !strset_get(&now, s->name, NULL)) {
 			char *dir = xasprintf("/%s/%s", kind_dir(kind), s->name);
 			if (!user_did(dir, true))
 				announce(dir, A_RMDIR);
@@ -676,12 +682,17 @@ static void job_list_changed(enum job_kind kind)
 			i++;
 		}
 	}
+	for (size_t i = 0; i < n.n_jobs; i++)
+		if (n.jobs[i].kind == kind)
+			strset_put(&had, n.jobs[i].name, i);
 	for (size_t i = 0; i < cnt; i++) {
-		if (!snap_find(kind, names[i])) {
+		if (!strset_get(&had, names[i], NULL)) {
 			job_appeared(kind, names[i]);
 			snap_fill(snap_add(kind, names[i]));
 		}
 	}
+	strset_free(&now);
+	strset_free(&had);
 	strv_free(names);
 }
 
@@ -690,8 +701,12 @@ static void videos_changed(char **changed, size_t n_changed)
 	char **now;
 	size_t cnt;
 	list_videos(&now, &cnt);
+	struct strset now_set = STRSET_INIT, had = STRSET_INIT, touched = STRSET_INIT;
+	strv_index(&now_set, now, cnt);
+	strv_index(&had, n.videos, n.n_videos);
+	strv_index(&touched, changed, n_changed);
 	for (size_t i = 0; i < n.n_videos; i++) {
-		if (strv_has(now, cnt, n.videos[i]))
+		if (strset_get(&now_set, n.videos[i], NULL))
 			continue;
 		char *p = xasprintf("/videos/%s", n.videos[i]);
 		if (!user_did(p, true))
@@ -700,14 +715,17 @@ static void videos_changed(char **changed, size_t n_changed)
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		char *p = xasprintf("/videos/%s", now[i]);
-		if (!strv_has(n.videos, n.n_videos, now[i])) {
+		if (!strset_get(&had, now[i], NULL)) {
 			if (!user_did(p, false))
 				announce(p, A_CREATE);
-		} else if (strv_has(changed, n_changed, p)) {
+		} else if (strset_get(&touched, p, NULL)) {
 			announce(p, A_MODIFY); /* replaced by a redownload */
 		}
 		free(p);
 	}
+	strset_free(&now_set);
+	strset_free(&had);
+	strset_free(&touched);
 	strv_clear(n.videos, n.n_videos);
 	n.videos = now;
 	n.n_videos = cnt;
@@ -720,6 +738,7 @@ static void process(char **changed, size_t n_changed, char **modified, size_t n_
 	bool list[2] = { false, false }, videos = false, history = false;
 	char **touched[2] = { NULL, NULL };
 	size_t n_touched[2] = { 0, 0 };
+	struct strset touched_set[2] = { STRSET_INIT, STRSET_INIT };
 	for (size_t i = 0; i < n_changed; i++) {
 		const char *p = changed[i];
 		for (int k = 0; k < 2; k++) {
@@ -732,7 +751,7 @@ static void process(char **changed, size_t n_changed, char **modified, size_t n_
 			} else if (p[tl] == '/') {
 				const char *nm = p + tl + 1, *sl = strchr(nm, '/');
 				char *name = sl ? xstrndup(nm, (size_t)(sl - nm)) : xstrdup(nm);
-				strv_add(&touched[k], &n_touched[k], name);
+				strv_add(&touched[k], &n_touched[k], &touched_set[k], name);
 				free(name);
 			}
 		}
@@ -745,16 +764,24 @@ static void process(char **changed, size_t n_changed, char **modified, size_t n_
 		enum job_kind kind = k == 0 ? JOB_VIDEO : JOB_CHARACTER;
 		if (list[k])
 			job_list_changed(kind);
+		strset_free(&touched_set[k]);
+		struct strset snap = STRSET_INIT; /* n.jobs does not change below */
+		if (n_touched[k])
+			for (size_t i = 0; i < n.n_jobs; i++)
+				if (n.jobs[i].kind == kind)
+					strset_put(&snap, n.jobs[i].name, i);
 		for (size_t i = 0; i < n_touched[k]; i++) {
 			struct snap_job now = { .kind = kind, .name = touched[k][i] };
-			struct snap_job *old = snap_find(kind, now.name);
-			if (!old)
+			size_t at;
+			if (!strset_get(&snap, now.name, &at))
 				continue; /* appears with the next listing change */
+			struct snap_job *old = &n.jobs[at];
 			snap_fill(&now);
 			announce_job_diff(old, &now);
 			memcpy(old->exists, now.exists, sizeof now.exists);
 			memcpy(old->hash, now.hash, sizeof now.hash);
 		}
+		strset_free(&snap);
 		strv_clear(touched[k], n_touched[k]);
 	}
 	if (videos)
@@ -804,6 +831,8 @@ static void *announcer_main(void *arg)
 		size_t nc = n.n_changed, nm = n.n_modified;
 		n.changed = n.modified = NULL;
 		n.n_changed = n.n_modified = 0;
+		strset_free(&n.changed_set);
+		strset_free(&n.modified_set);
 		pthread_mutex_unlock(&n.lock);
 		if (ok)
 			process(changed, nc, modified, nm);
@@ -874,6 +903,8 @@ void notify_stop(void)
 	strv_clear(n.modified, n.n_modified);
 	n.changed = n.modified = NULL;
 	n.n_changed = n.n_modified = 0;
+	strset_free(&n.changed_set);
+	strset_free(&n.modified_set);
 	for (size_t i = 0; i < n.n_uops; i++)
 		free(n.uops[i].path);
 	free(n.uops);
