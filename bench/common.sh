@@ -17,6 +17,9 @@ export LC_ALL=C
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SORA2FS=${SORA2FS:-$BENCH_ROOT/build/sora2fs}
 SORA2_SIM=${SORA2_SIM:-$BENCH_ROOT/build/tests/sim/sora2-sim}
+FLOORFS=${FLOORFS:-$BENCH_ROOT/build/floorfs}
+# poll_interval for bench_mount ("" = the default, adaptive polling)
+BENCH_POLL=${BENCH_POLL-0.2}
 BENCH_KEY=sk-bench-0123456789abcdef
 
 bench_die() {
@@ -27,7 +30,7 @@ bench_note() { printf '%s\n' "$*" >&2; }
 
 bench_build() {
 	if [[ -f $BENCH_ROOT/build/build.ninja && $SORA2FS == "$BENCH_ROOT/build/sora2fs" ]]; then
-		ninja -C "$BENCH_ROOT/build" sora2fs tests/sim/sora2-sim >/dev/null ||
+		ninja -C "$BENCH_ROOT/build" sora2fs tests/sim/sora2-sim floorfs >/dev/null ||
 			bench_die "the build failed: run ninja -C build"
 	fi
 	[[ -x $SORA2FS ]] || bench_die "no $SORA2FS: build it first (meson setup build && ninja -C build)"
@@ -40,22 +43,27 @@ BENCH_STUDIO=$BENCH_DIR/studio
 BENCH_MNT=$BENCH_DIR/mnt
 BENCH_SIM_PID=
 BENCH_FS_PID=
+BENCH_FLOOR_PID=
+BENCH_FLOOR_MNT=$BENCH_DIR/floor
 BENCH_SIM_URL=
-mkdir -p "$BENCH_STUDIO" "$BENCH_MNT"
+mkdir -p "$BENCH_STUDIO" "$BENCH_MNT" "$BENCH_FLOOR_MNT"
 
 bench_cleanup() {
 	set +e
 	if [[ -n $BENCH_SIM_URL ]]; then
 		bench_sim_post /_sim/fault '{"kind": "all", "mode": "none"}' >/dev/null 2>&1
 	fi
-	if grep -qs " $BENCH_MNT " /proc/self/mounts; then
-		fusermount3 -u "$BENCH_MNT" 2>/dev/null || fusermount3 -u -z "$BENCH_MNT" 2>/dev/null
-	fi
+	local m
+	# every mount under the temporary directory (sora2fs, the floors)
+	awk -v d="$BENCH_DIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts |
+		while read -r m; do
+			fusermount3 -u "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null
+		done
 	local p end=$((SECONDS + 10))
-	for p in $BENCH_FS_PID $BENCH_SIM_PID; do
+	for p in $BENCH_FS_PID $BENCH_FLOOR_PID $BENCH_SIM_PID; do
 		kill -TERM "$p" 2>/dev/null
 	done
-	for p in $BENCH_FS_PID $BENCH_SIM_PID; do
+	for p in $BENCH_FS_PID $BENCH_FLOOR_PID $BENCH_SIM_PID; do
 		while kill -0 "$p" 2>/dev/null && ((SECONDS < end)); do sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -127,7 +135,9 @@ EOF
 # bench_mount [sora2fs options...]: mount in the foreground (in the background
 # of this script, so its pid is known), write the API key.
 bench_mount() {
-	"$SORA2FS" -f -o "api_url=$BENCH_SIM_URL" -o poll_interval=0.2 "$@" \
+	local poll=()
+	[[ -n $BENCH_POLL ]] && poll=(-o "poll_interval=$BENCH_POLL")
+	"$SORA2FS" -f -o "api_url=$BENCH_SIM_URL" "${poll[@]}" "$@" \
 		"$BENCH_STUDIO" "$BENCH_MNT" </dev/null >"$BENCH_DIR/sora2fs.log" 2>&1 &
 	BENCH_FS_PID=$!
 	local end=$((SECONDS + 15))
@@ -175,3 +185,63 @@ bench_table() {
 			}
 		}'
 }
+
+# Unmount sora2fs and wait for the daemon to exit (to mount again).
+bench_umount() {
+	if grep -qs " $BENCH_MNT " /proc/self/mounts; then
+		fusermount3 -u "$BENCH_MNT" 2>/dev/null || fusermount3 -u -z "$BENCH_MNT"
+	fi
+	if [[ -n $BENCH_FS_PID ]]; then
+		local end=$((SECONDS + 20))
+		while kill -0 "$BENCH_FS_PID" 2>/dev/null && ((SECONDS < end)); do sleep 0.05; done
+		kill -KILL "$BENCH_FS_PID" 2>/dev/null || true
+		wait "$BENCH_FS_PID" 2>/dev/null || true
+	fi
+	BENCH_FS_PID=
+}
+
+# bench_floor_mount SRC: the FUSE floor (bench/floorfs.c) serving SRC at
+# $BENCH_FLOOR_MNT; bench_floor_umount.
+bench_floor_mount() {
+	"$FLOORFS" "$1" "$BENCH_FLOOR_MNT" -f </dev/null >"$BENCH_DIR/floorfs.log" 2>&1 &
+	BENCH_FLOOR_PID=$!
+	local end=$((SECONDS + 10))
+	until grep -qs " $BENCH_FLOOR_MNT " /proc/self/mounts; do
+		kill -0 "$BENCH_FLOOR_PID" 2>/dev/null || bench_die "floorfs exited: $(cat "$BENCH_DIR/floorfs.log")"
+		((SECONDS < end)) || bench_die "floorfs did not mount within 10 s"
+		sleep 0.05
+	done
+}
+bench_floor_umount() {
+	if grep -qs " $BENCH_FLOOR_MNT " /proc/self/mounts; then
+		fusermount3 -u "$BENCH_FLOOR_MNT" 2>/dev/null || fusermount3 -u -z "$BENCH_FLOOR_MNT"
+	fi
+	if [[ -n $BENCH_FLOOR_PID ]]; then wait "$BENCH_FLOOR_PID" 2>/dev/null || true; fi
+	BENCH_FLOOR_PID=
+}
+
+# Resident set of a process now / at its peak, in KiB; KiB as MiB.
+bench_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+bench_hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+bench_mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+
+# CPU time (user + system) of a process so far, in microseconds.
+bench_cpu_us() {
+	awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000000 / hz)}' "/proc/$1/stat"
+}
+
+# A value from the simulator's /_sim/stats (a python expression on s).
+bench_sim_stat() {
+	python3 - "$BENCH_SIM_URL/_sim/stats" "$1" <<'EOF'
+import json, sys, urllib.request
+s = json.load(urllib.request.urlopen(sys.argv[1], timeout=30))
+print(eval(sys.argv[2]))
+EOF
+}
+
+# A row for bench/run.sh's summary: bench_result "MEASURE|VALUE|TARGET|met/MISSED"
+bench_result() {
+	printf '%s\n' "$1" >>"${BENCH_RESULTS:-/dev/null}"
+}
+# met when awk expression is true: bench_ok "1.5 <= 3" -> met / MISSED
+bench_ok() { awk "BEGIN {exit !($1)}" && echo met || echo MISSED; }

@@ -25,6 +25,7 @@ struct fs_handle {
 	buf_t data;      /* content to read (snapshot made at open) or collected writes */
 	bool dirty;      /* written (or truncated) since the last flush applied it */
 	bool writable;   /* opened for writing */
+	bool own;        /* the announcer's (notify.c): every operation is a no-op */
 	int tag;         /* subtree's own use (which file) */
 	char *rest;      /* path within the subtree at open time */
 	void *priv;      /* subtree's own use */
@@ -64,6 +65,13 @@ extern const struct fs_subtree fs_config_tree;     /* config/     fs_config.c */
 extern const struct fs_subtree fs_jobs_tree;       /* jobs/       fs_jobs.c */
 extern const struct fs_subtree fs_characters_tree; /* characters/ fs_jobs.c */
 extern const struct fs_subtree fs_videos_tree;     /* videos/     fs_videos.c */
+/* videos/ listed through an open directory of the downloads folder, its
+ * entries' own offsets passed on (NULL from open: not there yet, list it the
+ * plain way). libfuse keeps a listing filled at offset 0 in a linked list and
+ * walks it from the start for every 4 KiB READDIRPLUS reply: quadratic. */
+void *fs_videos_opendir(void);
+int fs_videos_readdir_at(void *dir, off_t off, void *buf, fuse_fill_dir_t filler);
+void fs_videos_closedir(void *dir);
 extern const struct fs_subtree fs_account_tree;    /* account/    fs_account.c */
 
 /* How long the kernel may keep a name's lookup. A dropped file without an

@@ -38,6 +38,12 @@ struct http_result {
 typedef void (*http_cb)(const struct http_result *res, void *ctx);
 
 http_t *http_new(void);
+/* Connections kept and used at once per host (default HTTP_DEFAULT_HOST_CONNECTIONS);
+ * requests beyond it wait for a free connection. */
+#define HTTP_DEFAULT_HOST_CONNECTIONS 16L
+#define HTTP_DOWNLOAD_BUFFER (512L * 1024)
+#define HTTP_WRITEBACK_CHUNK (16u * 1024 * 1024) /* start writeback every this many bytes */
+void http_set_max_connections(http_t *h, long per_host);
 void http_free(http_t *h);
 /* POST JSON (bearer may be NULL). */
 int http_post(http_t *h, const char *url, const char *bearer, const char *json,

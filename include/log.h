@@ -17,6 +17,9 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 void log_init(bool use_syslog, enum log_level min_level);
 /* Forget every secret and close syslog (at exit; keeps leak checkers quiet). */
 void log_shutdown(void);
+/* Also append every line (with the time) to this file (-o logfile=); lines then
+ * no longer go to syslog. 0 or -errno. */
+int log_set_file(const char *path);
 /* Register a secret to redact (copied). NULL/empty ignored. No cap on how many. */
 void log_add_secret(const char *secret);
 void log_forget_secret(const char *secret);

@@ -19,6 +19,7 @@
 
 #include "job_fsm.h"
 #include "options.h"
+#include "poll_plan.h"
 
 
 const char *job_status_name(enum job_status s);
@@ -61,6 +62,7 @@ struct job {
 	char *body;              /* the submit body as text, built at the drop outside the
 				    lock (cJSON_free); NULL: built when sent; freed once accepted */
 	const char *body_path;   /* its API path (a constant) */
+	struct poll_plan poll;   /* when to poll next (poll_plan.c); t0 0 = not started */
 	struct job *next;
 };
 
@@ -114,6 +116,7 @@ int model_job_file(enum job_kind kind, const char *name, const char *file,
 /* The files a job directory lists now (NULL-terminated, malloc'd). */
 char **model_job_files(enum job_kind kind, const char *name);
 double model_job_mtime(enum job_kind kind, const char *name);
+double model_job_created(enum job_kind kind, const char *name); /* wall clock */
 /* ctl command: cancel | retry | refresh | redownload. 0, -EINVAL, -EBUSY, -ENOENT. */
 int model_job_ctl(enum job_kind kind, const char *name, const char *cmd);
 int model_job_forget(enum job_kind kind, const char *name);
@@ -127,8 +130,20 @@ void video_info_free(struct video_info *vi);
 /* A video file was renamed / deleted through videos/: keep history and jobs in step. */
 void model_video_renamed(const char *from, const char *to);
 void model_video_deleted(const char *file);
+/* A video went to the trash: its history entry leaves history.json (returned,
+ * JSON text, malloc'd, or NULL) and jobs forget the file. */
+char *model_video_trashed(const char *file);
+/* A video came back from the trash as file, with its entry (NULL: none). */
+void model_video_restored(const char *file, const char *entry);
 /* history.json as the mount shows it (malloc'd). */
 char *model_history_text(size_t *len);
+
+/* --- outside edits -------------------------------------------------------- */
+/* Another program rewrote data/config.json / data/history.json: the mount shows
+ * it from now on (takes json; a later write through the mount starts from it).
+ * true if it differed from what the mount showed. */
+bool model_outside_config(cJSON *config);
+bool model_outside_history(cJSON *history);
 
 /* --- account -------------------------------------------------------------- */
 /* The last account error ("credits: no token: write one to config/token"), or "". */

@@ -8,7 +8,9 @@ struct options {
 	char *api_url;        /* -o api_url=: every call goes here (NULL: built-in hosts) */
 	char *domestic_url;   /* -o domestic_url= (NULL: built-in) */
 	char *overseas_url;   /* -o overseas_url= (NULL: built-in) */
-	double poll_interval; /* seconds, default 5 */
+	double poll_interval; /* seconds, default 5 (retry backoff base) */
+	double poll_cap;      /* longest wait between polls: poll_interval when given,
+			       * else POLL_PLAN_CAP (the poll plan adapts below it) */
 	int max_active;       /* default 4 */
 	double timeout;       /* one API call, default 30 */
 	double connect_timeout; /* default 10 */

@@ -37,6 +37,8 @@ int studio_save(enum studio_file f, const cJSON *json);
 void studio_save_async(enum studio_file f, const cJSON *json);
 /* The same, with done (may be NULL) called with the result on the writer thread. */
 void studio_save_queued(enum studio_file f, const cJSON *json, writer_done_fn done, void *ctx);
+/* The file as it is on disk now is one sora2fs wrote itself (outside.c). */
+bool studio_is_own_write(enum studio_file f);
 const char *studio_file_path(enum studio_file f);
 
 /* Job records (see job_record.h). load calls fn for each state record, with its

@@ -48,6 +48,10 @@ void writer_wait_init(struct writer_wait *w);
 void writer_wait_done(int rc, void *ctx);
 int writer_wait(struct writer_wait *w);   /* the result; destroys w */
 
+/* Called on the writer thread right after each file is renamed into place
+ * (studio.c notes its own writes, so the outside-edit watcher can tell them). */
+void writer_set_renamed_hook(void (*hook)(const char *path));
+
 /* Writes and fsyncs done so far (for tests and the log). */
 void writer_counts(unsigned long *files, unsigned long *groups);
 

@@ -11,6 +11,7 @@
  * kernel cache invalidations afterwards, outside every lock.
  */
 #include "engine.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <math.h>
@@ -109,6 +110,25 @@ static double backoff(int attempts)
 	return d < 60 ? d : 60;
 }
 
+/* The wait before the next poll of a running task (poll_plan.c). A task that
+ * was running before a restart has no plan yet: it starts from the wall-clock
+ * time the job started. */
+static double poll_cap(void)
+{
+	const struct options *o = model_options();
+	return o->poll_cap > 0 ? o->poll_cap : o->poll_interval;
+}
+
+static double next_poll(struct job *j, int progress)
+{
+	double now = now_mono();
+	if (j->poll.t0 <= 0) {
+		double ran = j->started > 0 ? now_wall() - j->started : 0;
+		poll_plan_start(&j->poll, now - (ran > 0 ? ran : 0));
+	}
+	return poll_plan_next(&j->poll, now, progress, poll_cap());
+}
+
 static struct http_opts api_opts(bool fresh)
 {
 	const struct options *o = model_options();
@@ -120,6 +140,7 @@ static struct http_opts api_opts(bool fresh)
 
 static void on_change(const char *path)
 {
+	notify_changed(path); /* inotify and poll(2) watchers */
 	pthread_mutex_lock(&e.qlock);
 	if (e.n_inval == e.cap_inval) {
 		e.cap_inval = e.cap_inval ? e.cap_inval * 2 : 64;
@@ -323,7 +344,8 @@ static void handle_submit_answer(struct job *j, int host_idx, const struct http_
 		j->next_at = now_mono() + d;
 	} else if (ev == EV_SUBMIT_ACCEPTED) {
 		if (job_set_submitted(j, id) == 0) {
-			j->next_at = now_mono() + model_options()->poll_interval;
+			poll_plan_start(&j->poll, now_mono());
+			j->next_at = now_mono() + poll_plan_first(&j->poll, poll_cap());
 			log_info("%s: submitted, task %s", j->name, id);
 		}
 	} else if (ev == EV_SUBMIT_LATER && ++j->attempts > MAX_REJECTED_SUBMITS) {
@@ -473,7 +495,7 @@ static void apply_task(struct job *j, const cJSON *data)
 	switch (st) {
 	case TASK_RUNNING:
 		job_set_progress(j, t.progress);
-		j->next_at = now_mono() + model_options()->poll_interval;
+		j->next_at = now_mono() + next_poll(j, t.progress);
 		break;
 	case TASK_SUCCEEDED:
 		if (j->kind == JOB_VIDEO && !t.url) {

@@ -15,10 +15,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "fs_trash.h"
 #include "model.h"
+#include "notify.h"
 #include "util.h"
 
 static double mount_time;
@@ -89,6 +92,12 @@ static const struct fs_subtree *split(const char *path, const char **rest, enum 
 			*rest = path[n] == '/' ? path + n + 1 : path + n;
 			return tops[i].tree;
 		}
+	}
+	const char *trash = fs_trash_name(); /* .Trash-UID */
+	size_t n = strlen(trash);
+	if (strncmp(path, trash, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+		*rest = path[n] == '/' ? path + n + 1 : path + n;
+		return &fs_trash_tree;
 	}
 	return NULL;
 }
@@ -301,6 +310,11 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	(void)fi;
 	if (name_too_long(path))
 		return -ENAMETOOLONG;
+	if (notify_own_request()) {
+		int r = notify_own_getattr(path, st);
+		if (r != 1)
+			return r;
+	}
 	if (is_root(path)) {
 		fs_stat_dir(st, 0);
 		st->st_nlink = 2 + N_TOPS;
@@ -322,12 +336,33 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	return t->getattr(rest, st);
 }
 
+/* videos/ keeps an open directory (see fs_videos_opendir); the rest list from
+ * scratch at offset 0. */
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	fi->fh = 0;
+	const char *rest;
+	enum root_file rf;
+	if (!is_root(path) && split(path, &rest, &rf) == &fs_videos_tree && !*rest)
+		fi->fh = (uint64_t)(uintptr_t)fs_videos_opendir();
+	return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	fs_videos_closedir((void *)(uintptr_t)fi->fh);
+	fi->fh = 0;
+	return 0;
+}
+
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	(void)off;
-	(void)fi;
 	(void)flags;
+	if (fi && fi->fh)
+		return fs_videos_readdir_at((void *)(uintptr_t)fi->fh, off, buf, filler);
+	(void)off;
 	if (is_root(path)) {
 		filler(buf, ".", NULL, 0, 0);
 		filler(buf, "..", NULL, 0, 0);
@@ -335,6 +370,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		for (size_t i = 0; i < N_TOPS; i++)
 			filler(buf, tops[i].name, NULL, 0, 0);
 		filler(buf, "history.json", NULL, 0, 0);
+		if (fs_trash_nonempty())
+			filler(buf, fs_trash_name(), NULL, 0, 0);
 		return 0;
 	}
 	const char *rest;
@@ -380,11 +417,24 @@ static void handle_free(struct fs_handle *h)
 	free(h);
 }
 
+/* The announcer's open or create: a handle that does nothing. */
+static int own_handle(const char *path, struct fuse_file_info *fi)
+{
+	notify_own_done(path);
+	struct fs_handle *h = handle_new("", fi->flags);
+	h->own = true;
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
 	const char *rest;
 	enum root_file rf;
 	const struct fs_subtree *t = split(path, &rest, &rf);
+	if (notify_own_request())
+		return own_handle(path, fi);
 	if (rf != RF_NONE) {
 		if ((fi->flags & O_ACCMODE) != O_RDONLY)
 			return -EACCES;
@@ -415,6 +465,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	const char *rest;
 	enum root_file rf;
 	const struct fs_subtree *t = split(path, &rest, &rf);
+	if (notify_own_request())
+		return own_handle(path, fi);
 	if (rf != RF_NONE)
 		return -EEXIST;
 	if (!t || !t->create || !*rest)
@@ -429,6 +481,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return r;
 	}
 	fi->fh = (uintptr_t)h;
+	notify_user_op(path, false);
 	return 0;
 }
 
@@ -453,12 +506,18 @@ static int do_read(const struct fs_subtree *t, struct fs_handle *h, char *buf, s
 	return fs_read_mem(h->data.data, h->data.len, buf, size, off);
 }
 
+/* Whose handle it is: from the open, not the path (the name may be gone, e.g. a
+ * drop that became a job: libfuse then passes no path). */
+static const struct fs_subtree *handle_tree(const struct fs_handle *h)
+{
+	return h->own ? NULL : h->tree;
+}
+
 static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
 	struct fuse_bufvec *bv = xmalloc(sizeof *bv);
 	*bv = FUSE_BUFVEC_INIT(size);
 	if (h->fd >= 0 && !(t && t->read)) {
@@ -484,18 +543,19 @@ static int fs_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size,
 
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	const char *rest;
-	return do_read(tree_of(path ? path : "/", &rest), HANDLE(fi), buf, size, off);
+	struct fs_handle *h = HANDLE(fi);
+	return do_read(handle_tree(h), h, buf, size, off);
 }
 
 static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
 	if (!h->writable)
 		return -EBADF;
+	if (h->own)
+		return (int)size;
 	if (t && t->write)
 		return t->write(h, buf, size, off);
 	if (h->fd >= 0) {
@@ -510,16 +570,15 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 
 static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(HANDLE(fi));
 	return (t && t->flush) ? t->flush(HANDLE(fi)) : 0;
 }
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
+	notify_poll_forget(h);
 	if (t && t->release)
 		t->release(h);
 	handle_free(h);
@@ -529,8 +588,9 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	struct fs_handle *h = HANDLE(fi);
-	const char *rest;
-	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	const struct fs_subtree *t = handle_tree(h);
+	if (h->own)
+		return 0;
 	if (t && t->fsync)
 		return t->fsync(h, datasync);
 	if (h->fd >= 0)
@@ -543,6 +603,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct fs_handle *h = fi ? HANDLE(fi) : NULL;
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path ? path : "/", &rest);
+	if (notify_own_request())
+		return 0;
 	if (t && t->truncate)
 		return t->truncate(rest, size, h);
 	if (h && h->fd >= 0)
@@ -566,6 +628,8 @@ static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse
 	const struct fs_subtree *t = tree_of(path, &rest);
 	if (is_root(path))
 		return 0;
+	if (notify_own_request())
+		return quiet_if_exists(t, rest, 0);
 	return (t && t->utimens) ? t->utimens(rest, tv) : quiet_if_exists(t, rest, -EACCES);
 }
 
@@ -585,27 +649,50 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	return (t && t->chown) ? t->chown(rest, uid, gid) : quiet_if_exists(t, rest, -EPERM);
 }
 
+/* A creation or removal: the announcer's is a no-op; a user's is remembered
+ * so that it is not announced a second time. */
+static int own_op(const char *path)
+{
+	if (!notify_own_request())
+		return 1;
+	notify_own_done(path);
+	return 0;
+}
+
+static int user_op(const char *path, bool removed, int r)
+{
+	if (r == 0)
+		notify_user_op(path, removed);
+	return r;
+}
+
 static int fs_unlink(const char *path)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
-	return (t && t->unlink && *rest) ? t->unlink(rest) : -EACCES;
+	if (own_op(path) == 0)
+		return 0;
+	return user_op(path, true, (t && t->unlink && *rest) ? t->unlink(rest) : -EACCES);
 }
 
 static int fs_mkdir(const char *path, mode_t mode)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
-	return (t && t->mkdir && *rest) ? t->mkdir(rest, mode) : -EACCES;
+	if (own_op(path) == 0)
+		return 0;
+	return user_op(path, false, (t && t->mkdir && *rest) ? t->mkdir(rest, mode) : -EACCES);
 }
 
 static int fs_rmdir(const char *path)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
+	if (own_op(path) == 0)
+		return 0;
 	if (t && !*rest)
 		return -EBUSY; /* the top-level folders are part of the mount */
-	return (t && t->rmdir) ? t->rmdir(rest) : -EACCES;
+	return user_op(path, true, (t && t->rmdir) ? t->rmdir(rest) : -EACCES);
 }
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
@@ -618,15 +705,37 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	const struct fs_subtree *a = tree_of(from, &rf), *b = tree_of(to, &rt);
 	if (!a || !b || !*rf || !*rt)
 		return -EACCES;
-	if (a != b)
+	int r;
+	if (a == &fs_videos_tree && b == &fs_trash_tree && !(flags & RENAME_EXCHANGE))
+		r = fs_trash_put(rf, rt); /* gio trash, a file manager's Delete */
+	else if (a == &fs_trash_tree && b == &fs_videos_tree && !(flags & RENAME_EXCHANGE))
+		r = fs_trash_restore(rf, rt);
+	else if (a != b)
 		return -EXDEV;
-	return a->rename ? a->rename(rf, rt, flags) : -EACCES;
+	else
+		r = a->rename ? a->rename(rf, rt, flags) : -EACCES;
+	if (r == 0) {
+		notify_user_op(from, true);
+		notify_user_op(to, false);
+	}
+	return r;
 }
 
-/* Links cannot be made here: a job is made by dropping a file, a video by a job. */
+static int fs_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+		   unsigned *reventsp)
+{
+	struct fs_handle *h = HANDLE(fi);
+	notify_poll(path ? path : "/", h, h->data.data, h->data.len, ph, reventsp);
+	return 0;
+}
+
+/* Links cannot be made here: a job is made by dropping a file, a video by a job.
+ * (The announcer's symlink says a job's video link appeared: a no-op.) */
 static int fs_symlink(const char *target, const char *path)
 {
 	(void)target;
+	if (own_op(path) == 0)
+		return 0;
 	return name_too_long(path) ? -ENAMETOOLONG : -EPERM;
 }
 
@@ -683,7 +792,9 @@ const struct fuse_operations fs_operations = {
 	.init = fs_init,
 	.destroy = fs_destroy,
 	.getattr = fs_getattr,
+	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
 	.open = fs_open,
 	.create = fs_create,
 	.read = fs_read,
@@ -700,6 +811,7 @@ const struct fuse_operations fs_operations = {
 	.mkdir = fs_mkdir,
 	.rmdir = fs_rmdir,
 	.rename = fs_rename,
+	.poll = fs_poll,
 	.readlink = fs_readlink,
 	.symlink = fs_symlink,
 	.link = fs_link,

@@ -419,6 +419,10 @@ static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 		if (!strchr(file, '/') &&
 		    model_job_file(kind, name, file, &data, &len) == 0) {
 			double mt = model_job_mtime(kind, name);
+			/* what never changes carries the job's creation time
+			 * (sora2fs-status shows the elapsed time from it) */
+			if (strcmp(file, "prompt") == 0 || strcmp(file, "request.json") == 0)
+				mt = model_job_created(kind, name);
 			if (strcmp(file, "video") == 0)
 				fs_stat_link(st, len, mt);
 			else if (strcmp(file, "ctl") == 0)

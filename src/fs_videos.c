@@ -114,6 +114,76 @@ static int vid_readdir(const char *rest, void *buf, fuse_fill_dir_t filler)
 	return 0;
 }
 
+struct vdir {
+	DIR *d;
+	off_t next;           /* offset the kernel will ask for next */
+	struct dirent *held;  /* an entry the last reply had no room for */
+};
+
+void *fs_videos_opendir(void)
+{
+	DIR *d = opendir(model_downloads_dir());
+	if (!d)
+		return NULL;
+	struct vdir *v = xcalloc(1, sizeof *v);
+	v->d = d;
+	return v;
+}
+
+void fs_videos_closedir(void *dir)
+{
+	struct vdir *v = dir;
+	if (!v)
+		return;
+	closedir(v->d);
+	free(v);
+}
+
+/* One reply's worth from offset OFF: each entry carries the offset of the one
+ * after it (d_off), so the kernel's next request says where to go on. The
+ * entry that did not fit is kept for that request (no seekdir, no second
+ * getdents of the same block). */
+int fs_videos_readdir_at(void *dir, off_t off, void *buf, fuse_fill_dir_t filler)
+{
+	struct vdir *v = dir;
+	if (!v->held || off != v->next) {
+		v->held = NULL;
+		if (off == 0)
+			rewinddir(v->d);
+		else
+			seekdir(v->d, off);
+	}
+	for (;;) {
+		struct dirent *de = v->held;
+		v->held = NULL;
+		if (!de) {
+			errno = 0;
+			de = readdir(v->d);
+			if (!de)
+				return errno ? -errno : 0;
+		}
+		bool dots = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+		struct stat real, st;
+		if (!dots) {
+			if (!video_name_ok(de->d_name))
+				continue;
+			if (de->d_type != DT_UNKNOWN && de->d_type != DT_REG)
+				continue;
+			if (fstatat(dirfd(v->d), de->d_name, &real, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(real.st_mode))
+				continue;
+			video_stat(&real, &st);
+		}
+		if (filler(buf, de->d_name, dots ? NULL : &st, de->d_off,
+			   dots ? 0 : FUSE_FILL_DIR_PLUS)) {
+			v->held = de; /* valid until the next readdir() */
+			v->next = off;
+			return 0;
+		}
+		off = de->d_off;
+	}
+}
+
 static int vid_open(const char *rest, struct fuse_file_info *fi, struct fs_handle *h)
 {
 	if (!*rest)
@@ -266,21 +336,42 @@ static int video_info(const char *rest, struct video_info *vi)
 	return 0;
 }
 
+/* Which of our attributes a name is, or -1. Checked before any lookup: ls -l
+ * asks for security.selinux and system.posix_acl_access on every file, and
+ * those must cost nothing (no lstat, no history or job lookup). */
+static int xattr_which(const char *name)
+{
+	if (strncmp(name, "user.", 5) != 0)
+		return -1;
+	for (int i = 0; i < XA_COUNT; i++)
+		if (strcmp(name, xattr_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 static int vid_getxattr(const char *rest, const char *name, char *value, size_t size)
 {
+	int which = xattr_which(name);
+	if (which < 0) {
+		/* Not ours: no such attribute, without touching the file or the model
+		 * (a name videos/ does not show still says ENOENT). */
+		if (*rest && !video_name_ok(rest))
+			return -ENOENT;
+		/* No SELinux label and no POSIX ACL here (setxattr says ENOTSUP):
+		 * "not supported" rather than "absent" makes ls -l stop asking for
+		 * the rest of the mount (coreutils caches it per st_dev), where
+		 * ENODATA costs two FUSE round trips per file, the kernel caching
+		 * neither. */
+		if (strncmp(name, "security.", 9) == 0 || strncmp(name, "system.", 7) == 0)
+			return -ENOTSUP;
+		return -ENODATA;
+	}
 	struct video_info vi;
 	int r = video_info(rest, &vi);
 	if (r < 0)
 		return r;
-	r = -ENODATA;
-	for (int i = 0; i < XA_COUNT; i++) {
-		if (strcmp(name, xattr_names[i]) == 0) {
-			const char *v = xattr_value(&vi, i);
-			if (v)
-				r = fs_xattr_reply(v, strlen(v), value, size);
-			break;
-		}
-	}
+	const char *v = xattr_value(&vi, which);
+	r = v ? fs_xattr_reply(v, strlen(v), value, size) : -ENODATA;
 	video_info_free(&vi);
 	return r;
 }

@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool log_syslog;
@@ -26,6 +30,7 @@ static atomic_int log_min = LOG_LVL_INFO;
 /* Every registered secret, no cap: a created key is as secret as the first. */
 static char **secrets;
 static size_t n_secrets, cap_secrets;
+static int log_fd = -1; /* -o logfile= */
 
 void log_init(bool use_syslog, enum log_level min_level)
 {
@@ -50,7 +55,42 @@ void log_shutdown(void)
 	if (log_syslog)
 		closelog();
 	log_syslog = false;
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
 	pthread_mutex_unlock(&log_lock);
+}
+
+int log_set_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return -errno;
+	pthread_mutex_lock(&log_lock);
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = fd;
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+/* One line to the log file: "2026-12-04 14:20:00 sora2fs[123]: info: …". */
+static void file_line_locked(const char *word, const char *msg)
+{
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+	char *line = xasprintf("%s sora2fs[%d]: %s: %s\n", when, (int)getpid(), word, msg);
+	size_t len = strlen(line), off = 0;
+	while (off < len) { /* O_APPEND: each write lands at the end */
+		ssize_t w = write(log_fd, line + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(line);
 }
 
 void log_add_secret(const char *secret)
@@ -163,9 +203,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 	pthread_mutex_lock(&log_lock);
 	char *msg = redact_locked(raw);
-	if (log_syslog)
+	if (log_fd >= 0)
+		file_line_locked(level_word(lvl), msg);
+	if (log_syslog && log_fd < 0)
 		syslog(level_priority(lvl), "%s", msg);
-	else
+	else if (!log_syslog)
 		fprintf(stderr, "sora2fs: %s: %s\n", level_word(lvl), msg);
 	pthread_mutex_unlock(&log_lock);
 	free(msg);

@@ -25,11 +25,15 @@
 #include "log.h"
 #include "model.h"
 #include "writer.h"
+#include "notify.h"
+#include "outside.h"
 #include "options.h"
+#include "poll_plan.h"
 #include "studio_lock.h"
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
@@ -57,6 +61,7 @@ struct cli {
 	char *connect_timeout;
 	char *stall_timeout;
 	char *max_video_size;
+	char *logfile;
 	int verbose;
 	char *args[2];   /* [STUDIO_DIR] MOUNTPOINT */
 	int nargs;
@@ -81,6 +86,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("connect_timeout=%s", connect_timeout, 0),
 	CLI_OPT("stall_timeout=%s", stall_timeout, 0),
 	CLI_OPT("max_video_size=%s", max_video_size, 0),
+	CLI_OPT("logfile=%s", logfile, 0),
 	CLI_OPT("verbose", verbose, 1),
 	/* Options that only mean something to mount(8) and /etc/fstab. */
 	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
@@ -143,6 +149,7 @@ static void cli_free(struct cli *c)
 	free(c->connect_timeout);
 	free(c->stall_timeout);
 	free(c->max_video_size);
+	free(c->logfile);
 	for (int i = 0; i < c->nargs; i++)
 		free(c->args[i]);
 }
@@ -168,6 +175,7 @@ static void usage(const char *progname)
 	       "    -o stall_timeout=SECS   abort a download below 1 KiB/s for this long\n"
 	       "                            (default 60)\n"
 	       "    -o max_video_size=MIB   refuse to download a bigger video (default 4096)\n"
+	       "    -o logfile=PATH         append the log to PATH (instead of syslog)\n"
 	       "    -o verbose              debug messages in the log\n"
 	       "    auto, noauto, user, users, nofail, _netdev (fstab) are accepted and ignored\n"
 	       "\n", progname);
@@ -276,6 +284,31 @@ static char *downloads_path(const char *given, const char *studio)
 	return abs;
 }
 
+/* -ofsname=STUDIO_DIR (absolute, as given: mount -a compares it with fstab's),
+ * with the commas and backslashes that fuse_opt would split on escaped. */
+static int add_fsname(struct fuse_args *args, const char *studio_arg)
+{
+	char *studio = studio_arg ? absolute(studio_arg) : default_studio();
+	if (!studio)
+		studio = xstrdup("sora2fs");
+	size_t n = strlen(studio);
+	while (n > 1 && studio[n - 1] == '/')
+		studio[--n] = '\0';
+	buf_t b;
+	buf_init(&b);
+	buf_adds(&b, "-ofsname=");
+	for (const char *p = studio; *p; p++) {
+		if (*p == ',' || *p == '\\')
+			buf_add(&b, "\\", 1);
+		buf_add(&b, p, 1);
+	}
+	free(studio);
+	char *opt = buf_steal(&b);
+	int r = fuse_opt_add_arg(args, opt);
+	free(opt);
+	return r;
+}
+
 static bool path_inside(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -292,6 +325,7 @@ static int options_fill(const struct cli *c, struct options *opt)
 	    parse_seconds("connect_timeout", c->connect_timeout, 10, &opt->connect_timeout) < 0 ||
 	    parse_seconds("stall_timeout", c->stall_timeout, 60, &opt->stall_timeout) < 0)
 		return -1;
+	opt->poll_cap = c->poll_interval ? opt->poll_interval : POLL_PLAN_CAP;
 	int mib;
 	if (parse_count("max_video_size", c->max_video_size, 4096, 1024 * 1024, &mib) < 0)
 		return -1;
@@ -366,6 +400,7 @@ int main(int argc, char *argv[])
 	struct cli cli;
 	struct options opt;
 	struct fuse *f = NULL;
+	bool notify_started = false;
 	bool model_up = false;
 	char *err = NULL;
 	int ret = 1;
@@ -391,8 +426,11 @@ int main(int argc, char *argv[])
 	if (cli.allow_other && !cli.default_permissions &&
 	    fuse_opt_add_arg(&args, "-odefault_permissions") < 0)
 		goto out_args;
-	if ((!cli.has_fsname && fuse_opt_add_arg(&args, "-ofsname=sora2fs") < 0) ||
-	    (!cli.has_subtype && fuse_opt_add_arg(&args, "-osubtype=sora2fs") < 0))
+	/* The mount's source is the studio (df, findmnt; mount -a compares it with
+	 * the fstab line), its type fuse.sora2fs. */
+	if (!cli.has_fsname && add_fsname(&args, studio_arg) < 0)
+		goto out_args;
+	if (!cli.has_subtype && fuse_opt_add_arg(&args, "-osubtype=sora2fs") < 0)
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &fo) < 0)
 		goto out_args;
@@ -422,6 +460,15 @@ int main(int argc, char *argv[])
 
 	enum log_level level = (cli.verbose || fo.debug) ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	log_init(false, level);
+	if (cli.logfile) {
+		char *path = absolute(cli.logfile); /* daemonizing chdirs to / */
+		int lr = path ? log_set_file(path) : -ENOMEM;
+		if (lr < 0)
+			log_error("logfile=%s: %s", cli.logfile, strerror(-lr));
+		free(path);
+		if (lr < 0)
+			goto out_opts;
+	}
 	if (options_fill(&cli, &opt) < 0)
 		goto out_opts;
 
@@ -441,6 +488,9 @@ int main(int argc, char *argv[])
 		goto out_destroy;
 	}
 	model_up = true;
+	/* Loading a big studio (and converting an old history) frees as much as it
+	 * keeps: give the freed heap back before the mount runs for days. */
+	malloc_trim(0);
 	studio_lock_publish();
 	/* A drop's url: must never name a file of this mount (the daemon would wait
 	 * on itself): refused by path now, and by device once mounted. */
@@ -468,6 +518,10 @@ int main(int argc, char *argv[])
 		goto out_signals;
 	}
 	engine_set_fuse(f);
+	notify_started = notify_start(fo.mountpoint) == 0;
+	r = outside_start(opt.studio_dir);
+	if (r < 0)
+		log_warn("cannot watch %s/data for outside edits: %s", opt.studio_dir, strerror(-r));
 	log_info("mounted %s on %s", opt.studio_dir, fo.mountpoint);
 
 	r = run_loop(f, &fo);
@@ -476,6 +530,7 @@ int main(int argc, char *argv[])
 	if (r < 0)
 		log_error("the FUSE loop failed: %s", strerror(-r));
 
+	outside_stop();
 	engine_set_fuse(NULL);
 	engine_stop();
 	log_info("unmounting %s", fo.mountpoint);
@@ -483,6 +538,9 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_unmount:
 	fuse_unmount(f);
+	/* after the unmount: an announcement in flight fails at once */
+	if (notify_started)
+		notify_stop();
 out_destroy:
 	fuse_destroy(f);
 	if (model_up)

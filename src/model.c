@@ -25,6 +25,7 @@
 
 #include "failpoint.h"
 #include "job_record.h"
+#include "job_index.h"
 #include "history.h"
 #include "job_files.h"
 #include "json_file.h"
@@ -264,20 +265,27 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+/* The list's last job, so appending is not a walk (job_index.c finds jobs). */
+static struct job *jobs_tail;
+
 static void job_append(struct job *j)
 {
-	struct job **pp = &m.jobs;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = j;
+	j->next = NULL;
+	if (!m.jobs || !jobs_tail) {
+		struct job **pp = &m.jobs;
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = j;
+	} else {
+		jobs_tail->next = j;
+	}
+	jobs_tail = j;
+	job_index_add(j);
 }
 
 static struct job *find_job(enum job_kind kind, const char *name)
 {
-	for (struct job *j = m.jobs; j; j = j->next)
-		if (j->kind == kind && strcmp(j->name, name) == 0)
-			return j;
-	return NULL;
+	return job_index_find(kind, name);
 }
 
 static struct job *find_job_by_id(const char *id)
@@ -300,10 +308,7 @@ static struct job *job_by_serial_locked(unsigned serial)
 
 struct job *job_by_serial(unsigned serial)
 {
-	for (struct job *j = m.jobs; j; j = j->next)
-		if (j->serial == serial)
-			return j;
-	return NULL;
+	return job_index_serial(serial);
 }
 
 static void load_record(const cJSON *r, const cJSON *req, void *ctx)
@@ -423,10 +428,13 @@ static void active_remove(const char *id)
 	if (!id)
 		return;
 	bool changed = false;
-	for (int i = cJSON_GetArraySize(m.active) - 1; i >= 0; i--) {
-		const char *aid = json_str(cJSON_GetArrayItem(m.active, i), "id");
+	/* along the list: by index, each item is a walk from the first (a burst
+	 * of 1,000 finishes was 5e8 steps) */
+	for (cJSON *t = m.active ? m.active->child : NULL, *next; t; t = next) {
+		next = t->next;
+		const char *aid = json_str(t, "id");
 		if (aid && strcmp(aid, id) == 0) {
-			cJSON_DeleteItemFromArray(m.active, i);
+			cJSON_Delete(cJSON_DetachItemViaPointer(m.active, t));
 			changed = true;
 		}
 	}
@@ -546,6 +554,8 @@ void model_shutdown(void)
 	/* everything queued reaches the disk; callbacks may still take the lock */
 	writer_stop();
 	model_lock();
+	job_index_clear();
+	jobs_tail = NULL;
 	while (m.jobs) {
 		struct job *j = m.jobs;
 		m.jobs = j->next;
@@ -966,6 +976,15 @@ char **model_job_files(enum job_kind kind, const char *name)
 	return out;
 }
 
+double model_job_created(enum job_kind kind, const char *name)
+{
+	model_lock();
+	struct job *j = find_job(kind, name);
+	double t = j ? j->created : 0;
+	model_unlock();
+	return t;
+}
+
 double model_job_mtime(enum job_kind kind, const char *name)
 {
 	model_lock();
@@ -1027,6 +1046,9 @@ int model_job_forget(enum job_kind kind, const char *name)
 			 "again, but check your account for a task created meanwhile",
 			 kind_dir(kind), name);
 	*pp = j->next;
+	job_index_remove(j);
+	if (jobs_tail == j)
+		jobs_tail = NULL; /* job_append walks once to find the new end */
 	job_changed(j);
 	studio_delete_job(j->serial);
 	log_info("%s/%s: forgotten", kind_dir(kind), name);
@@ -1048,7 +1070,9 @@ int model_job_rename(enum job_kind kind, const char *from, const char *to)
 		r = -EEXIST;
 	else {
 		job_changed(j);
+		job_index_remove(j);
 		set_str(&j->name, to);
+		job_index_add(j);
 		job_save(j, true);
 		job_changed(j);
 	}
@@ -1158,6 +1182,46 @@ void model_video_deleted(const char *file)
 	log_info("videos: %s deleted", file);
 }
 
+char *model_video_trashed(const char *file)
+{
+	model_lock();
+	cJSON *e = history_find(m.hist, file);
+	char *entry = e ? cJSON_PrintUnformatted(e) : NULL;
+	if (history_remove(m.hist, file) > 0) {
+		save_history();
+		queue_change("/history.json");
+	}
+	for (struct job *j = m.jobs; j; j = j->next) {
+		if (j->video && strcmp(j->video, file) == 0) {
+			set_str(&j->video, NULL);
+			job_save(j, true);
+			job_changed(j);
+		}
+	}
+	queue_change("/videos");
+	model_unlock();
+	char *out = xstrdup(entry);
+	cJSON_free(entry);
+	return out;
+}
+
+void model_video_restored(const char *file, const char *entry)
+{
+	cJSON *e = entry ? cJSON_Parse(entry) : NULL;
+	model_lock();
+	if (cJSON_IsObject(e)) {
+		history_record(m.hist, file, json_str(e, "prompt"), json_num(e, "time", now_wall()),
+			       json_str(e, "id"), json_str(e, "pid"), json_str(e, "url"),
+			       json_num(e, "duration_seconds", 0));
+		save_history();
+		queue_change("/history.json");
+	}
+	queue_change("/videos");
+	queue_change("/videos/%s", file);
+	model_unlock();
+	cJSON_Delete(e);
+}
+
 char *model_history_text(size_t *len)
 {
 	model_lock();
@@ -1167,6 +1231,69 @@ char *model_history_text(size_t *len)
 	cJSON_free(t);
 	*len = strlen(out);
 	return out;
+}
+
+/* --- outside edits (outside.c) -------------------------------------------- */
+
+static void queue_defaults(const cJSON *config)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(config, "query_defaults");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, d)
+		if (it->string)
+			queue_change("/config/defaults/%s", it->string);
+}
+
+bool model_outside_config(cJSON *config)
+{
+	model_lock();
+	bool same = cJSON_Compare(config, m.config, true);
+	if (!same) {
+		static const char *const fields[] = { "api_key", "token", "host_mode" };
+		/* secrets stay registered for the mount's life (model_config_set) */
+		queue_defaults(m.config);
+		cJSON *old = m.config;
+		m.config = config;
+		config = old;
+		register_secrets();
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+			queue_change("/config/%s", fields[i]);
+		queue_change("/config/defaults");
+		queue_defaults(m.config);
+		/* a new key unblocks jobs waiting for one, as config/api_key does */
+		const char *key = json_str(m.config, "api_key");
+		if (key && *key) {
+			for (struct job *j = m.jobs; j; j = j->next)
+				if (j->status == ST_QUEUED && j->submit == SUBMIT_NONE && j->error &&
+				    str_has_prefix(j->error, "no API key"))
+					job_event(j, EV_KEY_APPEARS, NULL);
+		}
+		wake_engine();
+	}
+	model_unlock();
+	cJSON_Delete(config);
+	return !same;
+}
+
+bool model_outside_history(cJSON *history)
+{
+	char *dl = realpath(m.opt.downloads_dir, NULL); /* as model_init indexes it */
+	model_lock();
+	bool same = cJSON_Compare(history, m.history, true);
+	if (!same) {
+		cJSON *old = m.history;
+		history_close(m.hist);
+		m.history = history;
+		bool upgraded = false;
+		m.hist = history_open(m.history, dl ? dl : m.opt.downloads_dir, &upgraded);
+		history = old;
+		queue_change("/history.json");
+		queue_change("/videos");
+	}
+	model_unlock();
+	free(dl);
+	cJSON_Delete(history);
+	return !same;
 }
 
 /* --- account ------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -36,6 +37,8 @@ static const char *const file_names[SF__COUNT] = {
 	"config.json", "history.json", "active_tasks.json", "task_times.json",
 };
 
+static void note_renamed(const char *path);
+
 void studio_open(const char *studio_dir)
 {
 	st.data = xasprintf("%s/data", studio_dir);
@@ -44,6 +47,7 @@ void studio_open(const char *studio_dir)
 	st.scratch[1] = xasprintf("%s/sora2fs/scratch/characters", st.data);
 	for (int i = 0; i < SF__COUNT; i++)
 		st.files[i] = xasprintf("%s/%s", st.data, file_names[i]);
+	writer_set_renamed_hook(note_renamed);
 }
 
 int studio_create_dirs(const char *downloads_dir, char **err)
@@ -64,6 +68,7 @@ int studio_create_dirs(const char *downloads_dir, char **err)
 
 void studio_close(void)
 {
+	writer_set_renamed_hook(NULL);
 	free(st.data);
 	free(st.jobs);
 	free(st.scratch[0]);
@@ -107,6 +112,60 @@ int studio_load(enum studio_file f, cJSON **out, char **err)
 	return 0;
 }
 
+/* What our own last writes of each file look like on disk, so that the watcher
+ * of outside edits (outside.c) can tell them from another program's. */
+#define OWN_WRITES 8
+struct file_id { dev_t dev; ino_t ino; off_t size; struct timespec mtime; };
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct file_id own[SF__COUNT][OWN_WRITES];
+static unsigned own_next[SF__COUNT];
+
+static bool file_id_of(const char *path, struct file_id *id)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return false;
+	*id = (struct file_id){ sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim };
+	return true;
+}
+
+static bool file_id_eq(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+bool studio_is_own_write(enum studio_file f)
+{
+	struct file_id id;
+	if (!file_id_of(st.files[f], &id))
+		return false;
+	bool found = false;
+	pthread_mutex_lock(&own_lock);
+	for (unsigned i = 0; i < OWN_WRITES && !found; i++)
+		found = own[f][i].ino != 0 && file_id_eq(&own[f][i], &id);
+	pthread_mutex_unlock(&own_lock);
+	return found;
+}
+
+static void note_own(enum studio_file f)
+{
+	struct file_id id;
+	if (file_id_of(st.files[f], &id)) {
+		pthread_mutex_lock(&own_lock);
+		own[f][own_next[f]++ % OWN_WRITES] = id;
+		pthread_mutex_unlock(&own_lock);
+	}
+}
+
+/* Writer thread: a file was renamed into place; ours if it is a Web Studio file. */
+static void note_renamed(const char *path)
+{
+	for (int f = 0; f < SF__COUNT; f++)
+		if (st.files[f] && strcmp(path, st.files[f]) == 0)
+			note_own((enum studio_file)f);
+}
+
 static char *json_text(const cJSON *json, size_t *len)
 {
 	char *text = cJSON_Print(json);
@@ -127,8 +186,11 @@ int studio_save(enum studio_file f, const cJSON *json)
 {
 	/* config.json holds the key and token: owner only. */
 	int r = json_save(st.files[f], json, f == SF_CONFIG ? 0600 : 0644);
-	if (r < 0)
+	if (r < 0) {
 		log_error("cannot write %s: %s", st.files[f], strerror(-r));
+		return r;
+	}
+	note_own(f);
 	return r;
 }
 

@@ -54,6 +54,13 @@ static struct {
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER };
 
+static void (*_Atomic renamed_hook)(const char *path);
+
+void writer_set_renamed_hook(void (*hook)(const char *path))
+{
+	atomic_store(&renamed_hook, hook);
+}
+
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -120,6 +127,9 @@ static void commit_group(struct item *list)
 				it->rc = -errno;
 				unlink(it->tmp);
 			} else {
+				void (*hook)(const char *) = atomic_load(&renamed_hook);
+				if (hook)
+					hook(it->path);
 				failpoint2("renamed:", base_name(it->path));
 			}
 		}

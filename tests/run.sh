@@ -62,7 +62,7 @@ warn() { printf 'tests/run.sh: warning: %s\n' "$*" >&2; }
 
 REQUIRED_PKGS=(build-essential gcc meson ninja-build pkg-config libfuse3-dev fuse3
 	libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev python3-pytest rsync vim
-	libglib2.0-bin attr inotify-tools valgrind xxd)
+	libglib2.0-bin attr inotify-tools valgrind xxd gvfs-daemons dbus-daemon)
 # Tests that need ffprobe skip without it; a failure to install it is not fatal.
 OPTIONAL_PKGS=(ffmpeg)
 
