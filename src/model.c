@@ -1184,11 +1184,16 @@ void model_video_deleted(const char *file)
 
 char *model_video_trashed(const char *file)
 {
+	struct writer_wait saved;
+	writer_wait_init(&saved);
+	bool wait = false;
 	model_lock();
 	cJSON *e = history_find(m.hist, file);
 	char *entry = e ? cJSON_PrintUnformatted(e) : NULL;
 	if (history_remove(m.hist, file) > 0) {
-		save_history();
+		/* the Web Studio sees it once the rename returns */
+		studio_save_queued(SF_HISTORY, m.history, writer_wait_done, &saved);
+		wait = true;
 		queue_change("/history.json");
 	}
 	for (struct job *j = m.jobs; j; j = j->next) {
@@ -1200,6 +1205,9 @@ char *model_video_trashed(const char *file)
 	}
 	queue_change("/videos");
 	model_unlock();
+	if (!wait)
+		writer_wait_done(0, &saved);
+	writer_wait(&saved);
 	char *out = xstrdup(entry);
 	cJSON_free(entry);
 	return out;
@@ -1208,17 +1216,25 @@ char *model_video_trashed(const char *file)
 void model_video_restored(const char *file, const char *entry)
 {
 	cJSON *e = entry ? cJSON_Parse(entry) : NULL;
+	struct writer_wait saved;
+	writer_wait_init(&saved);
+	bool wait = false;
 	model_lock();
 	if (cJSON_IsObject(e)) {
 		history_record(m.hist, file, json_str(e, "prompt"), json_num(e, "time", now_wall()),
 			       json_str(e, "id"), json_str(e, "pid"), json_str(e, "url"),
 			       json_num(e, "duration_seconds", 0));
-		save_history();
+		/* the Web Studio sees it once the rename returns */
+		studio_save_queued(SF_HISTORY, m.history, writer_wait_done, &saved);
+		wait = true;
 		queue_change("/history.json");
 	}
 	queue_change("/videos");
 	queue_change("/videos/%s", file);
 	model_unlock();
+	if (!wait)
+		writer_wait_done(0, &saved);
+	writer_wait(&saved);
 	cJSON_Delete(e);
 }
 
