@@ -69,6 +69,10 @@ const char *model_scratch_dir(enum job_kind kind); /* real folder behind jobs/ o
 
 void model_lock(void);
 void model_unlock(void);
+/* With the lock held: write active_tasks.json and task_times.json if they
+ * changed since the last call. The engine calls it once per turn, so a burst
+ * of 1,000 submits rewrites them once per turn, not once per task. */
+void model_save_deferred(void);
 
 /* --- change notification: who to tell when something changed ------------- */
 /* Called (without the lock) with a mount path whose content changed; set by the

@@ -891,11 +891,15 @@ static void *engine_main(void *arg)
 	while (!atomic_load(&e.stop)) {
 		model_lock();
 		double next = schedule();
+		model_save_deferred();
 		model_unlock();
 		drain_account_requests(start_account_first_host);
 		flush_invalidations();
 		int ms = (int)(next * 1000);
 		http_run(e.http, ms < 5 ? 5 : ms > 1000 ? 1000 : ms);
+		model_lock();
+		model_save_deferred(); /* what this turn's answers changed */
+		model_unlock();
 		flush_invalidations();
 	}
 	return NULL;

@@ -52,6 +52,8 @@ static struct {
 	void (*change_hook)(const char *path);
 	void (*wake_hook)(void);
 	bool wake_pending;
+	/* active_tasks.json / task_times.json changed, written by model_save_deferred */
+	bool active_dirty, times_dirty;
 } m = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 const char *job_status_name(enum job_status s)
@@ -375,8 +377,10 @@ static void active_remove(const char *id)
 			changed = true;
 		}
 	}
-	if (changed)
-		studio_save(SF_ACTIVE, m.active);
+	if (changed) {
+		m.active_dirty = true;
+		wake_engine();
+	}
 }
 
 /* The prompt as history, active_tasks.json and xattrs store it: secrets masked. */
@@ -479,6 +483,7 @@ fail:
 void model_shutdown(void)
 {
 	model_lock();
+	model_save_deferred();
 	job_index_clear();
 	jobs_tail = NULL;
 	while (m.jobs) {
@@ -1207,9 +1212,18 @@ static void active_add(struct job *j)
 	double start = j->started > 0 ? j->started : now_wall();
 	cJSON_AddNumberToObject(t, "start_time", (double)(long long)start);
 	cJSON_AddItemToArray(m.active, t);
-	studio_save(SF_ACTIVE, m.active);
 	json_set_num(m.times, j->id, (double)(long long)start);
-	studio_save(SF_TIMES, m.times);
+	m.active_dirty = m.times_dirty = true;
+	wake_engine();
+}
+
+void model_save_deferred(void)
+{
+	if (m.active_dirty && m.active)
+		studio_save(SF_ACTIVE, m.active);
+	if (m.times_dirty && m.times)
+		studio_save(SF_TIMES, m.times);
+	m.active_dirty = m.times_dirty = false;
 }
 
 /* Store the machine's answer and do its actions. error: the job's new error
