@@ -68,7 +68,10 @@ def test_crash_points(mount_factory, sim):
         if kind == "named":
             m.umount()
             m.env["SORA2FS_FAILPOINT"] = point
-            m.start(write_key=False)
+            try:
+                m.start(write_key=False)
+            except AssertionError:
+                pass  # it reached the point while mounting: a crash point too
             try:
                 m.proc.wait(timeout=8)
                 m.runs[-1]["killed"] = True
