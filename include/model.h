@@ -78,6 +78,9 @@ const char *model_scratch_dir(enum job_kind kind); /* real folder behind jobs/ o
 
 void model_lock(void);
 void model_unlock(void);
+/* Lock held: queue active_tasks.json / task_times.json if they changed since
+ * the last call (the engine calls it once per turn). */
+void model_save_lists_locked(void);
 
 /* --- change notification: who to tell when something changed ------------- */
 /* Called (without the lock) with a mount path whose content changed; set by the

@@ -964,6 +964,7 @@ static void *engine_main(void *arg)
 	while (!atomic_load(&e.stop)) {
 		model_lock();
 		double next = schedule();
+		model_save_lists_locked();
 		model_unlock();
 		drain_account_requests(start_account_first_host);
 		flush_invalidations();

@@ -57,6 +57,9 @@ static struct {
 	void (*change_hook)(const char *path);
 	void (*wake_hook)(void);
 	bool wake_pending;
+	/* active_tasks.json / task_times.json changed, not yet queued: written
+	 * once per engine turn (model_save_lists_locked), not once per task */
+	bool active_dirty, times_dirty;
 } m = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 const char *job_status_name(enum job_status s)
@@ -423,6 +426,27 @@ static int config_change(int (*change)(cJSON *cfg, void *arg), void *arg)
 
 static void save_history(void) { studio_save_async(SF_HISTORY, m.history); }
 
+void model_save_lists_locked(void)
+{
+	if (m.active_dirty)
+		studio_save_async(SF_ACTIVE, m.active);
+	if (m.times_dirty)
+		studio_save_async(SF_TIMES, m.times);
+	m.active_dirty = m.times_dirty = false;
+}
+
+/* A burst changes these lists once per task: the engine's next turn queues
+ * them once (without an engine, now). */
+static void lists_changed(bool active, bool times)
+{
+	m.active_dirty |= active;
+	m.times_dirty |= times;
+	if (m.wake_hook)
+		wake_engine();
+	else
+		model_save_lists_locked();
+}
+
 static void active_remove(const char *id)
 {
 	if (!id)
@@ -439,7 +463,7 @@ static void active_remove(const char *id)
 		}
 	}
 	if (changed)
-		studio_save_async(SF_ACTIVE, m.active);
+		lists_changed(true, false);
 }
 
 /* The prompt as history, active_tasks.json and xattrs store it: secrets masked. */
@@ -552,6 +576,9 @@ fail:
 void model_shutdown(void)
 {
 	/* everything queued reaches the disk; callbacks may still take the lock */
+	model_lock();
+	model_save_lists_locked();
+	model_unlock();
 	writer_stop();
 	model_lock();
 	job_index_clear();
@@ -1387,9 +1414,8 @@ static void active_add(struct job *j)
 	double start = j->started > 0 ? j->started : now_wall();
 	cJSON_AddNumberToObject(t, "start_time", (double)(long long)start);
 	cJSON_AddItemToArray(m.active, t);
-	studio_save_async(SF_ACTIVE, m.active);
 	json_set_num(m.times, j->id, (double)(long long)start);
-	studio_save_async(SF_TIMES, m.times);
+	lists_changed(true, true);
 }
 
 /* Store the machine's answer and do its actions. error: the job's new error
