@@ -911,7 +911,10 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	c->wait = &saved;
 	c->pending = 2;
 	j->request_queued = true;
+	/* its close waits: the new job's own files go before the engine's */
+	writer_urgent(true);
 	studio_save_job_request_text(j->serial, req_text, req_len, save_landed, c);
+	writer_urgent(false);
 	j->request_shown = shown_req;
 	if (r == 0) {
 		j->request = req;
@@ -933,7 +936,9 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 		r = -EINVAL;
 	}
 	*name = xstrdup(j->name);
+	writer_urgent(true);
 	save_state_part(j, true, c);
+	writer_urgent(false);
 	char *path = studio_job_path(j->serial);
 	model_unlock();
 	int w = writer_wait(&saved);
