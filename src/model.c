@@ -426,13 +426,26 @@ static int config_change(int (*change)(cJSON *cfg, void *arg), void *arg)
 
 static void save_history(void) { studio_save_async(SF_HISTORY, m.history); }
 
-void model_save_lists_locked(void)
+/* At most one rewrite of the lists per LISTS_EVERY seconds while they keep
+ * changing (a burst changes them on every turn); the jobs' own records hold
+ * the truth, these are the Web Studio's view. */
+#define LISTS_EVERY 0.2
+
+double model_save_lists_locked(bool force)
 {
+	static double last;
+	if (!m.active_dirty && !m.times_dirty)
+		return 1e9;
+	double now = now_mono();
+	if (!force && now - last < LISTS_EVERY)
+		return LISTS_EVERY - (now - last);
+	last = now;
 	if (m.active_dirty)
 		studio_save_async(SF_ACTIVE, m.active);
 	if (m.times_dirty)
 		studio_save_async(SF_TIMES, m.times);
 	m.active_dirty = m.times_dirty = false;
+	return 1e9;
 }
 
 /* A burst changes these lists once per task: the engine's next turn queues
@@ -444,7 +457,7 @@ static void lists_changed(bool active, bool times)
 	if (m.wake_hook)
 		wake_engine();
 	else
-		model_save_lists_locked();
+		model_save_lists_locked(true);
 }
 
 static void active_remove(const char *id)
@@ -577,7 +590,7 @@ void model_shutdown(void)
 {
 	/* everything queued reaches the disk; callbacks may still take the lock */
 	model_lock();
-	model_save_lists_locked();
+	model_save_lists_locked(true);
 	model_unlock();
 	writer_stop();
 	model_lock();
