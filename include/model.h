@@ -78,6 +78,10 @@ const char *model_scratch_dir(enum job_kind kind); /* real folder behind jobs/ o
 
 void model_lock(void);
 void model_unlock(void);
+/* Lock held: queue active_tasks.json / task_times.json if they changed since
+ * the last call (the engine calls it once per turn); not force: at most one
+ * rewrite per 0.2 s. Returns the seconds until the next call is due. */
+double model_save_lists_locked(bool force);
 
 /* --- change notification: who to tell when something changed ------------- */
 /* Called (without the lock) with a mount path whose content changed; set by the

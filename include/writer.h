@@ -33,6 +33,11 @@ void writer_stop(void);
  * done (may be NULL) runs on the writer thread with 0 or -errno. */
 void writer_save(const char *path, char *data, size_t len, mode_t mode, bool sync,
 		 writer_done_fn done, void *ctx);
+/* Saves this thread queues while on are written before everything else
+ * queued (their own group; the next group takes the rest, in order): for a
+ * writer waiting on them, such as a drop's close. Only for files nothing
+ * else queued must precede (a new job's own records). */
+void writer_urgent(bool on);
 /* Queue the removal of path (in order with the saves). */
 void writer_unlink(const char *path);
 /* Wait until everything queued before this call is on disk. */

@@ -964,6 +964,9 @@ static void *engine_main(void *arg)
 	while (!atomic_load(&e.stop)) {
 		model_lock();
 		double next = schedule();
+		double lists = model_save_lists_locked(false);
+		if (lists < next)
+			next = lists;
 		model_unlock();
 		drain_account_requests(start_account_first_host);
 		flush_invalidations();

@@ -57,6 +57,9 @@ static struct {
 	void (*change_hook)(const char *path);
 	void (*wake_hook)(void);
 	bool wake_pending;
+	/* active_tasks.json / task_times.json changed, not yet queued: written
+	 * once per engine turn (model_save_lists_locked), not once per task */
+	bool active_dirty, times_dirty;
 } m = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 const char *job_status_name(enum job_status s)
@@ -423,6 +426,40 @@ static int config_change(int (*change)(cJSON *cfg, void *arg), void *arg)
 
 static void save_history(void) { studio_save_async(SF_HISTORY, m.history); }
 
+/* At most one rewrite of the lists per LISTS_EVERY seconds while they keep
+ * changing (a burst changes them on every turn); the jobs' own records hold
+ * the truth, these are the Web Studio's view. */
+#define LISTS_EVERY 0.2
+
+double model_save_lists_locked(bool force)
+{
+	static double last;
+	if (!m.active_dirty && !m.times_dirty)
+		return 1e9;
+	double now = now_mono();
+	if (!force && now - last < LISTS_EVERY)
+		return LISTS_EVERY - (now - last);
+	last = now;
+	if (m.active_dirty)
+		studio_save_async(SF_ACTIVE, m.active);
+	if (m.times_dirty)
+		studio_save_async(SF_TIMES, m.times);
+	m.active_dirty = m.times_dirty = false;
+	return 1e9;
+}
+
+/* A burst changes these lists once per task: the engine's next turn queues
+ * them once (without an engine, now). */
+static void lists_changed(bool active, bool times)
+{
+	m.active_dirty |= active;
+	m.times_dirty |= times;
+	if (m.wake_hook)
+		wake_engine();
+	else
+		model_save_lists_locked(true);
+}
+
 static void active_remove(const char *id)
 {
 	if (!id)
@@ -439,7 +476,7 @@ static void active_remove(const char *id)
 		}
 	}
 	if (changed)
-		studio_save_async(SF_ACTIVE, m.active);
+		lists_changed(true, false);
 }
 
 /* The prompt as history, active_tasks.json and xattrs store it: secrets masked. */
@@ -552,6 +589,9 @@ fail:
 void model_shutdown(void)
 {
 	/* everything queued reaches the disk; callbacks may still take the lock */
+	model_lock();
+	model_save_lists_locked(true);
+	model_unlock();
 	writer_stop();
 	model_lock();
 	job_index_clear();
@@ -884,7 +924,10 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	c->wait = &saved;
 	c->pending = 2;
 	j->request_queued = true;
+	/* its close waits: the new job's own files go before the engine's */
+	writer_urgent(true);
 	studio_save_job_request_text(j->serial, req_text, req_len, save_landed, c);
+	writer_urgent(false);
 	j->request_shown = shown_req;
 	if (r == 0) {
 		j->request = req;
@@ -906,7 +949,9 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 		r = -EINVAL;
 	}
 	*name = xstrdup(j->name);
+	writer_urgent(true);
 	save_state_part(j, true, c);
+	writer_urgent(false);
 	char *path = studio_job_path(j->serial);
 	model_unlock();
 	int w = writer_wait(&saved);
@@ -1387,9 +1432,8 @@ static void active_add(struct job *j)
 	double start = j->started > 0 ? j->started : now_wall();
 	cJSON_AddNumberToObject(t, "start_time", (double)(long long)start);
 	cJSON_AddItemToArray(m.active, t);
-	studio_save_async(SF_ACTIVE, m.active);
 	json_set_num(m.times, j->id, (double)(long long)start);
-	studio_save_async(SF_TIMES, m.times);
+	lists_changed(true, true);
 }
 
 /* Store the machine's answer and do its actions. error: the job's new error

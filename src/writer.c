@@ -34,6 +34,7 @@ struct item {
 	mode_t mode;
 	bool sync;
 	bool unlink;
+	bool urgent;      /* someone (a drop's close) waits for it: next group */
 	struct cb *cbs;
 	size_t n_cbs;
 	/* during a group commit */
@@ -51,10 +52,58 @@ static struct {
 	struct item *head, *tail;
 	unsigned long queued, written; /* sequence numbers, for writer_flush */
 	unsigned long files, groups;
+	unsigned long n_urgent;   /* urgent items queued */
+	bool urgent_last;         /* the last group took only urgent items */
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER };
 
 static void (*_Atomic renamed_hook)(const char *path);
+static _Thread_local bool urgent_here;
+
+void writer_urgent(bool on)
+{
+	urgent_here = on;
+}
+
+/* Lock held: detach the next group. Urgent items (a drop's close waits for
+ * them) go first, as a group of their own, in the order they were queued;
+ * the group after that takes everything, so the rest never starves. *all
+ * says whether the whole queue was taken. */
+static struct item *take_group(bool *all)
+{
+	struct item *list = w.head;
+	*all = true;
+	if (w.n_urgent > 0 && !w.urgent_last) {
+		struct item *u = NULL, **ut = &u, **pp = &w.head, *prev = NULL;
+		bool rest = false;
+		while (*pp) {
+			struct item *q = *pp;
+			if (q->urgent) {
+				*pp = q->next;
+				q->next = NULL;
+				*ut = q;
+				ut = &q->next;
+			} else {
+				rest = true;
+				prev = q;
+				pp = &q->next;
+			}
+		}
+		w.tail = prev;
+		if (rest) {
+			*all = false;
+			w.urgent_last = true;
+		} else {
+			w.head = w.tail = NULL;
+		}
+		w.n_urgent = 0;
+		return u;
+	}
+	w.urgent_last = false;
+	w.n_urgent = 0;
+	w.head = w.tail = NULL;
+	return list;
+}
 
 void writer_set_renamed_hook(void (*hook)(const char *path))
 {
@@ -176,6 +225,8 @@ static void drain_inline(void)
 	pthread_mutex_lock(&w.lock);
 	struct item *list = w.head;
 	w.head = w.tail = NULL;
+	w.n_urgent = 0;
+	w.urgent_last = false;
 	pthread_mutex_unlock(&w.lock);
 	if (!list)
 		return;
@@ -196,9 +247,9 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w.cond, &w.lock);
 		if (!w.head && w.stop)
 			break;
-		struct item *list = w.head;
+		bool all;
 		unsigned long upto = w.queued;
-		w.head = w.tail = NULL;
+		struct item *list = take_group(&all);
 		pthread_mutex_unlock(&w.lock);
 
 		commit_group(list);
@@ -213,7 +264,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w.lock);
 		w.files += n;
 		w.groups++;
-		w.written = upto;
+		if (all)
+			w.written = upto;
 		pthread_cond_broadcast(&w.done);
 	}
 	pthread_mutex_unlock(&w.lock);
@@ -269,6 +321,9 @@ static void enqueue(struct item *it, writer_done_fn done, void *ctx)
 				for (size_t i = 0; i < q->n_cbs; i++)
 					add_cb(it, q->cbs[i].fn, q->cbs[i].ctx);
 				it->sync |= q->sync;
+				it->urgent |= q->urgent;
+				if (q->urgent)
+					w.n_urgent--;
 				item_free(q);
 				break;
 			}
@@ -277,6 +332,9 @@ static void enqueue(struct item *it, writer_done_fn done, void *ctx)
 		}
 	}
 	add_cb(it, done, ctx);
+	it->urgent |= urgent_here;
+	if (it->urgent)
+		w.n_urgent++;
 	it->next = NULL;
 	if (w.tail)
 		w.tail->next = it;
