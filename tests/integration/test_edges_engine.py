@@ -94,9 +94,12 @@ def test_cancel_while_submit_answered_records_the_task(mount_factory, sim):
     """The submit was already out when the job was cancelled and the API took
     it: the job stays cancelled, shows the task honestly, and is never resent."""
     sim.fault("submit", "slow", count=1, delay=2)
-    m = mount_factory()
+    m = mount_factory(opts=["verbose"])
     drop(m.mnt, "cat.txt", "a cat\n")
     wait_for(lambda: submit_in_flight(m), 5, "the submit to be on its way")
+    # "sending" is on disk just before the request leaves: a cancel in between
+    # rightly stops it, so wait until it has left
+    m.wait_log(r"cat: submitting to ")
     assert ctl(m.mnt, "cat", "cancel") == 0
     task_id = wait_for(lambda: job_file(m.mnt, "cat", "id"), 15, "the late answer's task id")
     assert job_status(m.mnt, "cat") == "cancelled"
@@ -114,10 +117,11 @@ def test_cancel_while_submit_answered_records_the_task(mount_factory, sim):
 
 @pytest.mark.sim(fault=["submit=stall:1"])
 def test_forget_while_submitting_is_never_resent(mount_factory, sim):
-    m = mount_factory(opts=["timeout=2"])
+    m = mount_factory(opts=["timeout=2", "verbose"])
     m.expect_log(r"forgotten while its submit was on the way")
     drop(m.mnt, "cat.txt", "a cat\n")
     wait_for(lambda: submit_in_flight(m), 5, "the submit to be on its way")
+    m.wait_log(r"cat: submitting to ")  # it has left, not only been recorded
     os.rmdir(m.jobs / "cat")
     m.wait_log(r"warning: jobs/cat: forgotten while its submit was on the way", timeout=5)
     m.wait_log(r"forgotten while its submit was on the way \(", timeout=10)
