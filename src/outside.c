@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -22,9 +23,22 @@ static struct {
 	int ino, stop_fd;
 } o = { .ino = -1, .stop_fd = -1 };
 
+/* Our own saves are noted just after their rename, so the event of one can
+ * arrive first: look again for a moment before calling it someone else's. */
+static bool own_write_soon(enum studio_file f)
+{
+	for (int i = 0; i < 5; i++) {
+		if (studio_is_own_write(f))
+			return true;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return studio_is_own_write(f);
+}
+
 static void reload(enum studio_file f)
 {
-	if (studio_is_own_write(f))
+	if (own_write_soon(f))
 		return;
 	cJSON *json = NULL;
 	char *err = NULL;
