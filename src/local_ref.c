@@ -426,30 +426,6 @@ static const char *mime_for(const char *path)
 	return "application/octet-stream";
 }
 
-static char *base64_encode(const unsigned char *in, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = tbl[(v >> 6) & 63];
-		*o++ = tbl[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0);
-		*o++ = tbl[v >> 18];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Where a local url points: absolute paths as they are; "../videos/X" is a
  * video of this mount (its real file in downloads); any other relative name is a
  * file in jobs/ (or characters/), i.e. in its scratch folder. */
@@ -484,7 +460,7 @@ int local_ref_inline(enum job_kind kind, cJSON *req, cJSON *shown,
 		free(path);
 		return -EINVAL;
 	}
-	char *b64 = base64_encode((const unsigned char *)data, len);
+	char *b64 = str_base64_encode(data, len);
 	char *durl = xasprintf("data:%s;base64,%s", mime_for(path), b64);
 	json_set_str(req, "url", durl);
 	char *note = xasprintf("<local file %s, %zu bytes, sent as base64>", path, len);

@@ -1171,19 +1171,25 @@ void video_info_free(struct video_info *vi)
 	memset(vi, 0, sizeof *vi);
 }
 
-void model_video_renamed(const char *from, const char *to)
+/* With the lock held: history.json is queued for saving; *saved hears when it
+ * is on disk (the Web Studio sees a change once mv / rm / trash returns). */
+static void history_save_waited(struct writer_wait *saved)
 {
-	struct writer_wait saved;
-	writer_wait_init(&saved);
-	bool wait = false;
-	model_lock();
-	bool changed = history_rename(m.hist, from, to) > 0;
-	if (changed) {
-		/* the Web Studio sees it once mv / rm returns */
-		studio_save_queued(SF_HISTORY, m.history, writer_wait_done, &saved);
-		wait = true;
-		queue_change("/history.json");
-	}
+	studio_save_queued(SF_HISTORY, m.history, writer_wait_done, saved);
+	queue_change("/history.json");
+}
+
+/* Without the lock: wait for the save history_save_waited() queued, if any. */
+static void history_wait_saved(struct writer_wait *saved, bool queued)
+{
+	if (!queued)
+		writer_wait_done(0, saved);
+	writer_wait(saved);
+}
+
+/* With the lock held: jobs whose video was `from` now point to `to` (NULL: gone). */
+static void jobs_video_moved(const char *from, const char *to)
+{
 	for (struct job *j = m.jobs; j; j = j->next) {
 		if (j->video && strcmp(j->video, from) == 0) {
 			set_str(&j->video, to);
@@ -1191,11 +1197,22 @@ void model_video_renamed(const char *from, const char *to)
 			job_changed(j);
 		}
 	}
+}
+
+void model_video_renamed(const char *from, const char *to)
+{
+	struct writer_wait saved;
+	writer_wait_init(&saved);
+	bool wait = false;
+	model_lock();
+	if (history_rename(m.hist, from, to) > 0) {
+		history_save_waited(&saved);
+		wait = true;
+	}
+	jobs_video_moved(from, to);
 	queue_change("/videos");
 	model_unlock();
-	if (!wait)
-		writer_wait_done(0, &saved);
-	writer_wait(&saved);
+	history_wait_saved(&saved, wait);
 	log_info("videos: %s renamed to %s", from, to);
 }
 
@@ -1205,25 +1222,14 @@ void model_video_deleted(const char *file)
 	writer_wait_init(&saved);
 	bool wait = false;
 	model_lock();
-	bool changed = history_remove(m.hist, file) > 0;
-	if (changed) {
-		/* the Web Studio sees it once mv / rm returns */
-		studio_save_queued(SF_HISTORY, m.history, writer_wait_done, &saved);
+	if (history_remove(m.hist, file) > 0) {
+		history_save_waited(&saved);
 		wait = true;
-		queue_change("/history.json");
 	}
-	for (struct job *j = m.jobs; j; j = j->next) {
-		if (j->video && strcmp(j->video, file) == 0) {
-			set_str(&j->video, NULL);
-			job_save(j, true);
-			job_changed(j);
-		}
-	}
+	jobs_video_moved(file, NULL);
 	queue_change("/videos");
 	model_unlock();
-	if (!wait)
-		writer_wait_done(0, &saved);
-	writer_wait(&saved);
+	history_wait_saved(&saved, wait);
 	log_info("videos: %s deleted", file);
 }
 
@@ -1236,23 +1242,13 @@ char *model_video_trashed(const char *file)
 	cJSON *e = history_find(m.hist, file);
 	char *entry = e ? cJSON_PrintUnformatted(e) : NULL;
 	if (history_remove(m.hist, file) > 0) {
-		/* the Web Studio sees it once the rename returns */
-		studio_save_queued(SF_HISTORY, m.history, writer_wait_done, &saved);
+		history_save_waited(&saved);
 		wait = true;
-		queue_change("/history.json");
 	}
-	for (struct job *j = m.jobs; j; j = j->next) {
-		if (j->video && strcmp(j->video, file) == 0) {
-			set_str(&j->video, NULL);
-			job_save(j, true);
-			job_changed(j);
-		}
-	}
+	jobs_video_moved(file, NULL);
 	queue_change("/videos");
 	model_unlock();
-	if (!wait)
-		writer_wait_done(0, &saved);
-	writer_wait(&saved);
+	history_wait_saved(&saved, wait);
 	char *out = xstrdup(entry);
 	cJSON_free(entry);
 	return out;
@@ -1269,17 +1265,13 @@ void model_video_restored(const char *file, const char *entry)
 		history_record(m.hist, file, json_str(e, "prompt"), json_num(e, "time", now_wall()),
 			       json_str(e, "id"), json_str(e, "pid"), json_str(e, "url"),
 			       json_num(e, "duration_seconds", 0));
-		/* the Web Studio sees it once the rename returns */
-		studio_save_queued(SF_HISTORY, m.history, writer_wait_done, &saved);
+		history_save_waited(&saved);
 		wait = true;
-		queue_change("/history.json");
 	}
 	queue_change("/videos");
 	queue_change("/videos/%s", file);
 	model_unlock();
-	if (!wait)
-		writer_wait_done(0, &saved);
-	writer_wait(&saved);
+	history_wait_saved(&saved, wait);
 	cJSON_Delete(e);
 }
 
