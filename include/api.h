@@ -72,5 +72,12 @@ char *api_submit_id(const cJSON *data);
 /* Streaming answers (no webHook): lines "data: {…}" or bare "{…}"; returns the last
  * complete task object found in the text (caller frees) or NULL. */
 cJSON *api_stream_last_task(const char *body, size_t len);
+/* One line of a stream (without its newline): the task object it carries, or
+ * NULL (comment, event:, [DONE], blank, not JSON). Caller frees. */
+cJSON *api_stream_line_task(const char *line, size_t len);
+/* A submit body (as api_video_body / api_character_body printed it) for a
+ * streamed answer: webHook and shutProgress removed. malloc'd; NULL if the
+ * text is not a JSON object. */
+char *api_body_streamed(const char *json);
 
 #endif

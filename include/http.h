@@ -14,6 +14,11 @@
 
 typedef struct http http_t;
 
+/* Streamed answers: called on the engine thread after each piece of a memory
+ * transfer's body arrived (body: everything so far; status: the HTTP status).
+ * Return false to end the transfer (its callback then sees a write error). */
+typedef bool (*http_data_cb)(void *ctx, const buf_t *body, long status);
+
 struct http_opts {
 	double timeout;          /* total seconds; 0 = none (downloads) */
 	double connect_timeout;  /* seconds */
@@ -22,6 +27,8 @@ struct http_opts {
 				  * curl must not silently resend a POST) */
 	off_t max_size;          /* file transfers: refuse a body larger than this
 				  * (announced or received); 0 = no limit */
+	bool keepalive;          /* TCP keepalive probes (long-open streams) */
+	http_data_cb on_data;    /* see http_data_cb; NULL = only the final callback */
 };
 
 struct http_result {
@@ -51,6 +58,9 @@ int http_post(http_t *h, const char *url, const char *bearer, const char *json,
 /* GET into memory (fd < 0) or append to fd. */
 int http_get(http_t *h, const char *url, int fd, const struct http_opts *o,
 	     http_cb cb, void *ctx);
+/* End the transfer whose callback context is ctx, at once and without calling
+ * its callback (the caller owns ctx). Never from that transfer's own callbacks. */
+void http_cancel(http_t *h, void *ctx);
 /* Run transfers for at most timeout_ms (returns early when woken or done). */
 void http_run(http_t *h, int timeout_ms);
 void http_wakeup(http_t *h);

@@ -48,6 +48,8 @@ struct job {
 
 	/* engine scratch, not persisted */
 	bool busy;               /* a transfer for this job is in flight */
+	bool streaming;          /* updates=stream: the submit's streamed answer is open and
+				  * delivers the task's state (engine.c); not persisted */
 	double next_at;          /* monotonic time of the next step */
 	int attempts;            /* retries of the current step */
 	bool url_refreshed;      /* an expired download link was re-polled once */

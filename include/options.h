@@ -2,6 +2,8 @@
 #ifndef SORA2FS_OPTIONS_H
 #define SORA2FS_OPTIONS_H
 
+#include <stdbool.h>
+
 struct options {
 	char *studio_dir;     /* STUDIO_DIR (absolute) */
 	char *downloads_dir;  /* -o downloads=, default STUDIO_DIR/downloads (absolute) */
@@ -16,6 +18,8 @@ struct options {
 	double connect_timeout; /* default 10 */
 	double stall_timeout; /* download below 1 KiB/s this long is aborted, default 60 */
 	long long max_video_size; /* bytes; a bigger video is refused, default 4 GiB */
+	bool stream;          /* -o updates=stream: keep the submit's streamed answer
+			       * open instead of polling (engine.c, "streams") */
 	int verbose;
 };
 

@@ -5,6 +5,10 @@
  *      │   id persisted)    ▼                           ▼  rename)
  *      └──────────────▶ failed / cancelled ◀────────────┘
  *
+ * With -o updates=stream the submit goes without webHook and its answer, a
+ * stream of task objects, stays open: the first object with an id accepts the
+ * task, later ones are applied as poll answers would be (see "streams").
+ *
  * One thread runs every transfer on a libcurl multi handle, so no filesystem
  * call ever waits for the network. The model is the only shared state; the
  * engine takes its lock briefly to pick work and to write results, and sends
@@ -17,6 +21,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,7 +61,19 @@ struct xfer {
 	int host_idx;
 	struct download dl;
 	struct acct_req *acct;
+	/* a streamed submit (updates=stream), linked in e.streams while open */
+	bool stream;
+	bool linked;
+	bool stream_done;     /* we ended it from its data callback: read no further */
+	char *task_id;        /* from its first task object: the submit was accepted */
+	size_t scanned;       /* bytes of the body already split into lines */
+	double opened;        /* monotonic time it was sent */
+	struct xfer *snext, *sprev;
 };
+
+/* A stream may stay open this long (a generation takes 2-6 minutes, one
+ * public log 8); then it ends and the task is polled like any other. */
+#define STREAM_MAX_SECONDS 1800.0
 
 static struct {
 	pthread_t thread;
@@ -68,6 +85,7 @@ static struct {
 	char **inval;
 	size_t n_inval, cap_inval;
 	struct acct_req *acct;
+	struct xfer *streams;      /* open streamed submits (engine thread only) */
 } e = { .qlock = PTHREAD_MUTEX_INITIALIZER };
 
 /* --- hosts ---------------------------------------------------------------- */
@@ -189,6 +207,229 @@ static struct xfer *xfer_new(enum xfer_type t, unsigned serial, int host_idx)
 	return x;
 }
 
+/* --- streams (updates=stream) ---------------------------------------------- */
+
+/* The one submit POST goes out exactly as in poll mode (after its durable
+ * "sending" record, never resent), only without webHook, so its answer is a
+ * stream of task objects. The first object with an id is the acceptance: the
+ * record (id, running) is written and waited for, then EV_SUBMIT_ACCEPTED is
+ * applied, all while the transfer goes on. The job is not busy from then on
+ * (cancel, forget, refresh and polls work as for any running job); later
+ * objects go through apply_task like poll answers. A stream that ends without
+ * the final state leaves a running task with a known id: it is polled. One
+ * that never gave an id is a submit of unknown outcome, as in poll mode.
+ * Streams are checked every turn (streams_check): one whose job no longer
+ * follows its task is ended, one without an id after `timeout` seconds too. */
+
+static bool on_stream_data(void *ctx, const buf_t *body, long status);
+static void submit_after_cancel(struct job *j, enum fsm_event ev, const char *id,
+				const char *why);
+static void apply_task(struct job *j, const cJSON *data);
+
+static void stream_opts(struct http_opts *o)
+{
+	o->timeout = STREAM_MAX_SECONDS;
+	o->keepalive = true;
+	o->on_data = on_stream_data;
+}
+
+static void stream_link(struct xfer *x)
+{
+	x->sprev = NULL;
+	x->snext = e.streams;
+	if (e.streams)
+		e.streams->sprev = x;
+	e.streams = x;
+	x->linked = true;
+	x->opened = now_mono();
+}
+
+static void stream_unlink(struct xfer *x)
+{
+	if (!x->linked)
+		return;
+	if (x->sprev)
+		x->sprev->snext = x->snext;
+	else
+		e.streams = x->snext;
+	if (x->snext)
+		x->snext->sprev = x->sprev;
+	x->linked = false;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	stream_unlink(x);
+	free(x->task_id);
+	free(x);
+}
+
+/* The longest wait between safety polls of a task whose stream is open. */
+static double stream_safety_wait(void)
+{
+	return poll_cap();
+}
+
+/* Does job j (lock held) still follow the task this stream reports on? */
+static bool stream_wanted(const struct job *j, const struct xfer *x)
+{
+	return j && j->status == ST_RUNNING && j->id && x->task_id &&
+	       strcmp(j->id, x->task_id) == 0;
+}
+
+/* The first task object with an id: the submit was accepted. Written to disk
+ * before it is applied, as on_submit does. Returns whether to keep reading. */
+static bool stream_accept(struct xfer *x, const char *id)
+{
+	struct writer_wait saved;
+	writer_wait_init(&saved);
+	model_lock();
+	struct job *aj = job_by_serial(x->serial);
+	bool queued = aj && job_save_accepted(aj, id, &saved) == 0;
+	model_unlock();
+	if (!queued)
+		writer_wait_done(0, &saved);
+	writer_wait(&saved);
+
+	bool keep = false;
+	model_lock();
+	struct job *j = job_by_serial(x->serial);
+	if (!j) {
+		log_warn("a job was forgotten while its submit was on the way, and the API "
+			 "created task %s for it; it is not followed", id);
+	} else {
+		j->busy = false;
+		failpoint("submit-answered");
+		if (j->status == ST_CANCELLED) {
+			submit_after_cancel(j, EV_SUBMIT_ACCEPTED, id, NULL);
+		} else if (job_set_submitted(j, id) == 0) {
+			poll_plan_start(&j->poll, now_mono());
+			j->streaming = true;
+			j->next_at = now_mono() + stream_safety_wait();
+			log_info("%s: submitted, task %s (streamed answer)", j->name, id);
+			keep = true;
+		}
+	}
+	model_unlock();
+	return keep;
+}
+
+/* One task object from the stream. Returns whether to keep reading. */
+static bool stream_task(struct xfer *x, const cJSON *task)
+{
+	if (!x->task_id) {
+		char *id = api_submit_id(task);
+		if (!id)
+			return true; /* nothing to go by yet */
+		x->task_id = id;
+		if (!stream_accept(x, id))
+			return false;
+	}
+	/* an object with only an id (an envelope {"id"}) says nothing of the state */
+	if (!cJSON_HasObjectItem(task, "status"))
+		return true;
+	model_lock();
+	struct job *j = job_by_serial(x->serial);
+	bool keep = stream_wanted(j, x);
+	if (keep) {
+		apply_task(j, task);
+		keep = j->status == ST_RUNNING; /* final: nothing more to hear */
+		if (!keep)
+			j->streaming = false;
+	}
+	model_unlock();
+	return keep;
+}
+
+/* Split the body's complete lines from where the last call stopped (and the
+ * unterminated rest when the transfer is over) into task objects. */
+static bool stream_scan(struct xfer *x, const buf_t *body, bool at_end)
+{
+	while (!x->stream_done && x->scanned < body->len) {
+		const char *p = body->data + x->scanned;
+		size_t left = body->len - x->scanned;
+		const char *nl = memchr(p, '\n', left);
+		if (!nl && !at_end)
+			break;
+		size_t n = nl ? (size_t)(nl - p) : left;
+		x->scanned += nl ? n + 1 : n;
+		cJSON *task = api_stream_line_task(p, n);
+		if (task && !stream_task(x, task))
+			x->stream_done = true;
+		cJSON_Delete(task);
+	}
+	return !x->stream_done;
+}
+
+static bool on_stream_data(void *ctx, const buf_t *body, long status)
+{
+	struct xfer *x = ctx;
+	/* error answers are classified whole at the end, as in poll mode */
+	if (status != 200 || atomic_load(&e.stop))
+		return true;
+	return stream_scan(x, body, false);
+}
+
+/* The stream of an accepted task is over (closed, broken or ended by us). */
+static void stream_closed(struct xfer *x, const struct http_result *res)
+{
+	model_lock();
+	struct job *j = job_by_serial(x->serial);
+	if (stream_wanted(j, x) && j->streaming) {
+		j->streaming = false;
+		char *desc = res ? http_describe(res) : xstrdup("ended");
+		log_info("%s: the stream of task %s ended before the final state (%s); "
+			 "polling it", j->name, x->task_id, res && res->curl_code == 0 ? "closed" : desc);
+		free(desc);
+		j->next_at = now_mono() + POLL_PLAN_MIN;
+	} else if (j && j->id && x->task_id && strcmp(j->id, x->task_id) == 0) {
+		j->streaming = false;
+	}
+	model_unlock();
+}
+
+/* End streams nobody listens to any more, and those that gave no id within
+ * the timeout of a submit (outcome unknown, never resent). Locks not held. */
+static void streams_check(void)
+{
+	double now = now_mono();
+	double limit = model_options()->timeout;
+	struct xfer *next;
+	for (struct xfer *x = e.streams; x; x = next) {
+		next = x->snext;
+		if (!x->task_id) {
+			if (now - x->opened <= limit)
+				continue;
+			stream_unlink(x);
+			http_cancel(e.http, x);
+			struct http_result res;
+			memset(&res, 0, sizeof res);
+			buf_init(&res.body);
+			res.curl_code = 28; /* CURLE_OPERATION_TIMEDOUT */
+			res.sent = true;
+			res.status = 200;
+			res.content_length = -1;
+			snprintf(res.error, sizeof res.error, "the streamed answer gave no task id "
+				 "within %.0f s", limit);
+			on_submit(&res, x); /* frees x */
+			continue;
+		}
+		model_lock();
+		struct job *j = job_by_serial(x->serial);
+		bool keep = stream_wanted(j, x);
+		if (!keep && j && j->id && strcmp(j->id, x->task_id) == 0)
+			j->streaming = false;
+		model_unlock();
+		if (!keep) {
+			log_debug("ending the stream of task %s: its job no longer follows it",
+				  x->task_id);
+			stream_unlink(x);
+			http_cancel(e.http, x);
+			xfer_free(x);
+		}
+	}
+}
+
 /* Make the job's submit to hosts[host_idx] due. The state machine decides
  * whether it may go at all: a cancelled or forgotten job is never sent. It is
  * persisted as "sending" first, and sent (send_submit, from schedule) only once
@@ -228,15 +469,25 @@ static void send_submit(struct job *j)
 	char *url = join_url(hosts[host_idx], path);
 	struct http_opts o = api_opts(true);
 	struct xfer *x = xfer_new(X_SUBMIT, j->serial, host_idx);
+	char *streamed = model_options()->stream ? api_body_streamed(json) : NULL;
+	if (streamed) {
+		stream_opts(&o);
+		x->stream = true;
+		json = streamed;
+	}
 	if (http_post(e.http, url, config_peek("api_key"), json, &o, on_submit, x) < 0) {
 		free(x);
 		job_event(j, EV_SUBMIT_UNSENT, "cannot start the request; retrying");
 		j->next_at = now_mono() + backoff(j->attempts++);
 	} else {
 		j->busy = true;
-		log_debug("%s: submitting to %s", j->name, hosts[host_idx]);
+		if (x->stream)
+			stream_link(x);
+		log_debug("%s: submitting to %s%s", j->name, hosts[host_idx],
+			  x->stream ? " (streamed answer)" : "");
 	}
 	free(url);
+	free(streamed);
 	cJSON_free(built);
 }
 
@@ -370,9 +621,18 @@ static void handle_submit_answer(struct job *j, int host_idx, const struct http_
 static void on_submit(const struct http_result *res, void *ctx)
 {
 	struct xfer *x = ctx;
+	stream_unlink(x);
 	if (atomic_load(&e.stop)) {
-		free(x);
+		xfer_free(x);
 		return; /* state stays "sending": unknown after restart, by design */
+	}
+	if (x->stream && res->status == 200)
+		stream_scan(x, &res->body, true); /* the last line may lack its newline */
+	if (x->task_id) {
+		/* accepted from the stream already: only its end is news */
+		stream_closed(x, res);
+		xfer_free(x);
+		return;
 	}
 	/* An accepted task is on disk (id, running) before anyone can see it: a
 	 * crash right after must not lose track of a billed task. */
@@ -409,7 +669,7 @@ static void on_submit(const struct http_result *res, void *ctx)
 		handle_submit_answer(j, x->host_idx, res);
 	}
 	model_unlock();
-	free(x);
+	xfer_free(x);
 }
 
 /* --- poll ----------------------------------------------------------------- */
@@ -493,10 +753,14 @@ static void apply_task(struct job *j, const cJSON *data)
 	}
 	job_clear_error(j);
 	switch (st) {
-	case TASK_RUNNING:
+	case TASK_RUNNING: {
 		job_set_progress(j, t.progress);
-		j->next_at = now_mono() + next_poll(j, t.progress);
+		/* the plan follows the progress also while a stream reports it, so
+		 * it is ready if the stream drops; meanwhile only safety polls */
+		double d = next_poll(j, t.progress);
+		j->next_at = now_mono() + (j->streaming ? stream_safety_wait() : d);
 		break;
+	}
 	case TASK_SUCCEEDED:
 		if (j->kind == JOB_VIDEO && !t.url) {
 			job_eventf(j, EV_POLL_FAILED, "the task succeeded but the API gave no video link");
@@ -968,6 +1232,7 @@ static void *engine_main(void *arg)
 		if (lists < next)
 			next = lists;
 		model_unlock();
+		streams_check();
 		drain_account_requests(start_account_first_host);
 		flush_invalidations();
 		int ms = (int)(next * 1000);
@@ -980,6 +1245,13 @@ static void *engine_main(void *arg)
 int engine_start(void)
 {
 	e.http = http_new();
+	/* each open stream holds a connection to the API host for minutes: they
+	 * get their own share (at most max_active, as only running tasks stream),
+	 * so polls and downloads keep the usual connections and submits never
+	 * wait for each other */
+	if (model_options()->stream)
+		http_set_max_connections(e.http, HTTP_DEFAULT_HOST_CONNECTIONS +
+					 model_options()->max_active);
 	atomic_store(&e.stop, false);
 	model_set_change_hook(on_change);
 	model_set_wake_hook(on_wake);

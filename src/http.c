@@ -33,6 +33,7 @@ struct req {
 	size_t unsynced; /* bytes written to fd since the last writeback start */
 	off_t max_size;
 	http_cb cb;
+	http_data_cb on_data;
 	void *ctx;
 	struct http_result res;
 	char errbuf[CURL_ERROR_SIZE];
@@ -99,6 +100,12 @@ static size_t to_mem(char *p, size_t size, size_t n, void *ud)
 	if (r->res.body.len + size * n > 64u * 1024 * 1024)
 		return 0;
 	buf_add(&r->res.body, p, size * n);
+	if (r->on_data) {
+		long status = 0;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (!r->on_data(r->ctx, &r->res.body, status))
+			return 0;
+	}
 	return size * n;
 }
 
@@ -157,6 +164,14 @@ static struct req *req_new(const char *url, const struct http_opts *o, http_cb c
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(o->stall_timeout + 0.999));
 	}
+	if (o->keepalive) {
+		/* a stream is quiet for minutes between task objects: keepalive
+		 * probes find a dead peer that would otherwise never say so */
+		curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+		curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
+	}
+	r->on_data = o->on_data;
 	if (o->fresh_connection) {
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
@@ -235,6 +250,28 @@ static bool maybe_sent(CURLcode c, CURL *e)
 	return true;
 }
 
+static void unlink_req(http_t *h, struct req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		h->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+void http_cancel(http_t *h, void *ctx)
+{
+	for (struct req *r = h->reqs; r; r = r->next) {
+		if (r->ctx == ctx) {
+			curl_multi_remove_handle(h->multi, r->easy);
+			unlink_req(h, r);
+			req_free(r);
+			return;
+		}
+	}
+}
+
 static void finish(http_t *h, CURLMsg *msg)
 {
 	struct req *r = NULL;
@@ -242,12 +279,7 @@ static void finish(http_t *h, CURLMsg *msg)
 	CURLcode c = msg->data.result;
 	curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 	curl_multi_remove_handle(h->multi, msg->easy_handle);
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		h->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	unlink_req(h, r);
 	r->res.curl_code = (int)c;
 	if (c == CURLE_FILESIZE_EXCEEDED) {
 		r->res.too_big = true;

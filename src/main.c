@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifndef SORA2FS_VERSION
@@ -61,6 +62,7 @@ struct cli {
 	char *connect_timeout;
 	char *stall_timeout;
 	char *max_video_size;
+	char *updates;
 	char *logfile;
 	int verbose;
 	char *args[2];   /* [STUDIO_DIR] MOUNTPOINT */
@@ -86,6 +88,7 @@ static const struct fuse_opt cli_opts[] = {
 	CLI_OPT("connect_timeout=%s", connect_timeout, 0),
 	CLI_OPT("stall_timeout=%s", stall_timeout, 0),
 	CLI_OPT("max_video_size=%s", max_video_size, 0),
+	CLI_OPT("updates=%s", updates, 0),
 	CLI_OPT("logfile=%s", logfile, 0),
 	CLI_OPT("verbose", verbose, 1),
 	/* Options that only mean something to mount(8) and /etc/fstab. */
@@ -149,6 +152,7 @@ static void cli_free(struct cli *c)
 	free(c->connect_timeout);
 	free(c->stall_timeout);
 	free(c->max_video_size);
+	free(c->updates);
 	free(c->logfile);
 	for (int i = 0; i < c->nargs; i++)
 		free(c->args[i]);
@@ -175,6 +179,9 @@ static void usage(const char *progname)
 	       "    -o stall_timeout=SECS   abort a download below 1 KiB/s for this long\n"
 	       "                            (default 60)\n"
 	       "    -o max_video_size=MIB   refuse to download a bigger video (default 4096)\n"
+	       "    -o updates=poll|stream  how a running task's state arrives: poll it by id\n"
+	       "                            (default), or keep each submit's streamed answer\n"
+	       "                            open (a dropped stream falls back to polling)\n"
 	       "    -o logfile=PATH         append the log to PATH (instead of syslog)\n"
 	       "    -o verbose              debug messages in the log\n"
 	       "    auto, noauto, user, users, nofail, _netdev (fstab) are accepted and ignored\n"
@@ -316,6 +323,18 @@ static bool path_inside(const char *path, const char *dir)
 					      (n == 1 && dir[0] == '/'));
 }
 
+/* updates=stream holds one connection per running task for minutes: take the
+ * hard limit of open files, so many streams never run out of descriptors. */
+static void raise_open_files(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
 /* Numbers and URLs: checked before anything is created. */
 static int options_fill(const struct cli *c, struct options *opt)
 {
@@ -330,6 +349,14 @@ static int options_fill(const struct cli *c, struct options *opt)
 	if (parse_count("max_video_size", c->max_video_size, 4096, 1024 * 1024, &mib) < 0)
 		return -1;
 	opt->max_video_size = (long long)mib << 20;
+	if (!c->updates || strcmp(c->updates, "poll") == 0) {
+		opt->stream = false;
+	} else if (strcmp(c->updates, "stream") == 0) {
+		opt->stream = true;
+	} else {
+		log_error("updates must be poll or stream (got '%s')", c->updates);
+		return -1;
+	}
 	static const char *const url_names[] = { "api_url", "domestic_url", "overseas_url" };
 	const char *urls[] = { c->api_url, c->domestic_url, c->overseas_url };
 	for (int i = 0; i < 3; i++) {
@@ -471,6 +498,8 @@ int main(int argc, char *argv[])
 	}
 	if (options_fill(&cli, &opt) < 0)
 		goto out_opts;
+	if (opt.stream)
+		raise_open_files();
 
 	/* Checks every remaining option before anything is created or mounted. */
 	f = fuse_new(&args, &fs_operations, sizeof fs_operations, NULL);
