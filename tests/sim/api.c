@@ -211,7 +211,12 @@ enum MHD_Result api_submit(struct MHD_Connection *c, struct req *r, enum task_ki
 		return MHD_NO;
 	}
 	if (stream) {
-		struct MHD_Response *resp = notify_stream_response(id, bare, shut);
+		bool cut = r->fault.mode == FM_STREAM_CUT;
+		double stall = r->fault.mode == FM_STREAM_STALL ? r->fault.delay : 0;
+		if (cut || stall > 0)
+			r->outcome = cut ? "stream cut after the first object"
+					 : "stream stalled after the first object";
+		struct MHD_Response *resp = notify_stream_response(id, bare, shut, cut, stall);
 		if (!resp)
 			return MHD_NO;
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");

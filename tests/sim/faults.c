@@ -38,6 +38,8 @@ static const struct {
 	{FM_EXPIRED, "expired", 0},
 	{FM_RAW, "raw", 0},
 	{FM_ECHO_KEY, "echo_key", 0},
+	{FM_STREAM_CUT, "stream_cut", 0},
+	{FM_STREAM_STALL, "stream_stall", 3600},
 };
 
 const char *fault_kind_name(enum fault_kind k)
@@ -57,6 +59,8 @@ static bool mode_allowed(enum fault_kind k, enum fault_mode m)
 {
 	switch (m) {
 	case FM_RESET_AFTER_CREATE:
+	case FM_STREAM_CUT:
+	case FM_STREAM_STALL:
 		return k == FK_SUBMIT;
 	case FM_TRUNCATE:
 	case FM_EXPIRED:

@@ -185,6 +185,8 @@ static bool apply_fault(struct MHD_Connection *c, struct req *r, enum MHD_Result
 	case FM_NONE:
 	case FM_RESET_AFTER_CREATE:
 	case FM_TRUNCATE:
+	case FM_STREAM_CUT:
+	case FM_STREAM_STALL:
 		return false;
 	case FM_SLOW:
 		sim_sleep(f->delay);

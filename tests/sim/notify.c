@@ -38,6 +38,9 @@ struct stream_ctx {
 	bool bare, shut;
 	int last_key;
 	bool done;
+	bool cut;          /* stream_cut fault */
+	double stall;      /* stream_stall fault: seconds */
+	int sent;          /* task objects formatted so far */
 	char *pending;
 	size_t plen, poff;
 };
@@ -68,6 +71,7 @@ static void stream_poll_locked(struct stream_ctx *s)
 			s->plen = (size_t)snprintf(s->pending, n + 16, "%s%s\n\n",
 						   s->bare ? "" : "data: ", json);
 			s->poff = 0;
+			s->sent++;
 			free(json);
 		}
 		s->last_key = v.notify_key;
@@ -92,6 +96,13 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (s->done)
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (s->sent >= 1 && s->cut)
+			return MHD_CONTENT_READER_END_WITH_ERROR; /* the stream_cut fault */
+		if (s->sent >= 1 && s->stall > 0) {
+			/* the stream_stall fault: silence, then the connection closes */
+			sim_sleep(s->stall);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
 		sim_lock();
 		stream_poll_locked(s);
 		bool have = s->poff < s->plen;
@@ -102,13 +113,16 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 }
 
-struct MHD_Response *notify_stream_response(const char *task_id, bool bare, bool shut_progress)
+struct MHD_Response *notify_stream_response(const char *task_id, bool bare, bool shut_progress,
+					    bool cut, double stall)
 {
 	struct stream_ctx *s = sim_xmalloc(sizeof *s);
 	memset(s, 0, sizeof *s);
 	snprintf(s->id, sizeof s->id, "%s", task_id);
 	s->bare = bare;
 	s->shut = shut_progress;
+	s->cut = cut;
+	s->stall = stall;
 	s->last_key = -1;
 	struct MHD_Response *resp =
 		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, s,

@@ -84,6 +84,8 @@ enum fault_mode {
 	FM_EXPIRED,
 	FM_RAW,
 	FM_ECHO_KEY,
+	FM_STREAM_CUT,
+	FM_STREAM_STALL,
 };
 
 struct fault {
@@ -271,7 +273,10 @@ enum MHD_Result control_handle(struct MHD_Connection *c, struct req *r);
 
 /* ---- notify.c -------------------------------------------------------- */
 
-struct MHD_Response *notify_stream_response(const char *task_id, bool bare, bool shut_progress);
+/* cut: after the first task object, close the connection mid-body (stream_cut);
+ * stall > 0: after it, send nothing for stall seconds, then close (stream_stall). */
+struct MHD_Response *notify_stream_response(const char *task_id, bool bare, bool shut_progress,
+					    bool cut, double stall);
 bool notify_start(char *err, size_t errlen);
 void notify_stop(void);
 
