@@ -376,6 +376,55 @@ static void test_stream(void)
 	CHECK(api_stream_last_task("{\"a\":1}\0", 8) == NULL);
 }
 
+static void line_is(const char *line, const char *want)
+{
+	cJSON *t = api_stream_line_task(line, strlen(line));
+	if (want) {
+		check_json(t, want);
+	} else {
+		CHECK(t == NULL);
+	}
+	cJSON_Delete(t);
+}
+
+static void test_stream_line(void)
+{
+	line_is("data: {\"id\":\"a\",\"status\":\"running\"}", "{\"id\":\"a\",\"status\":\"running\"}");
+	line_is("{\"id\":\"b\"}\r", "{\"id\":\"b\"}");            /* bare, CRLF */
+	line_is("data:{\"code\":0,\"data\":{\"id\":\"c\"}}", "{\"id\":\"c\"}"); /* envelope */
+	line_is("data: {\"code\":-2,\"msg\":\"poor\",\"data\":null}", NULL);
+	line_is("data: {\"id\":\"cut", NULL);
+	line_is(": keep-alive", NULL);
+	line_is("event: message", NULL);
+	line_is("data: [DONE]", NULL);
+	line_is("", NULL);
+	CHECK(api_stream_line_task(NULL, 0) == NULL);
+	CHECK(api_stream_line_task("{\"a\":1}\0", 8) == NULL);
+}
+
+static void test_body_streamed(void)
+{
+	cJSON *req = cJSON_Parse("{\"prompt\":\"a cat\",\"duration\":15}");
+	cJSON *body = api_video_body(req);
+	char *text = cJSON_PrintUnformatted(body);
+	char *streamed = api_body_streamed(text);
+	cJSON *got = cJSON_Parse(streamed);
+	check_json(got, "{\"model\":\"sora-2\",\"prompt\":\"a cat\",\"duration\":15}");
+	cJSON_Delete(got);
+	free(streamed);
+	cJSON_free(text);
+	cJSON_Delete(body);
+	cJSON_Delete(req);
+	streamed = api_body_streamed("{\"pid\":\"s_1\",\"webHook\":\"-1\",\"shutProgress\":true}");
+	got = cJSON_Parse(streamed);
+	check_json(got, "{\"pid\":\"s_1\"}");
+	cJSON_Delete(got);
+	free(streamed);
+	CHECK(api_body_streamed("not json") == NULL);
+	CHECK(api_body_streamed("[1]") == NULL);
+	CHECK(api_body_streamed(NULL) == NULL);
+}
+
 int main(void)
 {
 	RUN(test_video_body);
@@ -386,5 +435,7 @@ int main(void)
 	RUN(test_failure_text);
 	RUN(test_submit_id);
 	RUN(test_stream);
+	RUN(test_stream_line);
+	RUN(test_body_streamed);
 	return check_report("unit-api");
 }
