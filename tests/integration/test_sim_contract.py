@@ -426,6 +426,27 @@ def test_stream_bare_and_shut_progress(sim):
     assert json.loads(lines[0][len("data: "):])["status"] == "succeeded"
 
 
+@pytest.mark.parametrize("mode", ["stream_cut", "stream_stall"])
+def test_stream_faults_after_first_object(sim, mode):
+    sim.ctl("fault", {"kind": "submit", "mode": mode, "count": 1, "delay": 1})
+    conn = sim.conn(10)
+    try:
+        conn.request("POST", "/v1/video/sora-video",
+                     body=json.dumps({"model": "sora-2", "prompt": mode}).encode(),
+                     headers={"Content-Type": "application/json",
+                              "Authorization": "Bearer " + KEY})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        first = resp.readline().decode()
+        assert json.loads(first[len("data: "):])["status"] == "running"
+        # then the body breaks off: no final object, no clean end
+        with pytest.raises(http.client.IncompleteRead):
+            resp.read()
+    finally:
+        conn.close()
+    assert sim.ctl("stats")["tasks_created"] == 1
+
+
 def test_webhook(sim, hook):
     env = sim.api("/v1/video/sora-video",
                   {"model": "sora-2", "prompt": "hooked", "webHook": hook.url})
