@@ -209,3 +209,35 @@ def test_many_streams_do_not_block_each_other(mount_factory, sim, n):
         wait_status(m.mnt, f"many{i}", "succeeded", timeout=40)
     assert sim.tasks_created() == n
     assert sim.requests(POLL) == 0
+
+
+def test_cancel_before_the_id_records_the_task(mount_factory, sim):
+    """Cancelled after the streamed submit left, before its first object: the
+    id that then arrives is recorded, the stream ended, nothing resent."""
+    sim.config(gen_time=3)
+    sim.fault("submit", "slow", count=1, delay=2)
+    m = mount_factory(opts=STREAM + ["verbose"])
+    m.expect_log(r"cancelled, but the submit on its way was accepted", r"not possible now")
+    drop(m.mnt, "late.txt", "a late answer\n")
+    m.wait_log(r"late: submitting to .*\(streamed answer\)")
+    assert ctl(m.mnt, "late", "cancel") == 0
+    task_id = wait_for(lambda: job_file(m.mnt, "late", "id"), 15, "the late answer's task id")
+    assert job_status(m.mnt, "late") == "cancelled"
+    assert task_id in (job_file(m.mnt, "late", "error") or "")
+    stays(lambda: sim.tasks_created() == 1 and sim.requests(SUBMIT) == 1, 1,
+          "exactly one submit")
+    # retry follows that very task (by polling now), no new one
+    assert ctl(m.mnt, "late", "retry") == 0
+    wait_status(m.mnt, "late", "succeeded", timeout=20)
+    assert sim.tasks_created() == 1 and sim.requests(SUBMIT) == 1
+
+
+def test_forget_before_the_id_is_never_resent(mount_factory, sim):
+    sim.fault("submit", "slow", count=1, delay=2)
+    m = mount_factory(opts=STREAM + ["verbose"])
+    m.expect_log(r"forgotten while its submit was on the way")
+    drop(m.mnt, "gone.txt", "forget me early\n")
+    m.wait_log(r"gone: submitting to .*\(streamed answer\)")
+    os.rmdir(m.jobs / "gone")
+    m.wait_log(r"created task .* for it; it is not followed", timeout=15)
+    stays(lambda: sim.requests(SUBMIT) == 1, 1, "no second submit")
