@@ -118,7 +118,7 @@ def test_help_lists_options():
     assert r.returncode == 0, r
     out = r.stdout + r.stderr
     for opt in ("api_url", "domestic_url", "overseas_url", "poll_interval",
-                "max_active", "downloads"):
+                "max_active", "downloads", "updates"):
         assert opt in out, f"--help does not mention {opt}"
 
 
