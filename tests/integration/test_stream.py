@@ -27,6 +27,15 @@ POLL = "/v1/draw/result"
 STREAM = ["updates=stream", "poll_interval=60"]
 
 
+def verbose_mount(mount_factory, opts):
+    """A mount with debug lines (the tests wait for some). Debug lines may name
+    a job's `error` file ("notify: /jobs/X/error: Stale file handle" while
+    unmounting): never a daemon error."""
+    m = mount_factory(opts=opts + ["verbose"])
+    m.expect_log(r"debug: ")
+    return m
+
+
 def video_of(m, name):
     def check():
         vids = [v for v in os.listdir(m.videos) if v.startswith(name)]
@@ -103,7 +112,7 @@ def test_stream_stalled_after_id_safety_poll(mount_factory, sim):
     # cap, here 1 s) sees the task finish, and the stream is ended
     sim.config(gen_time=2)
     sim.fault("submit", "stream_stall", count=1, delay=3600)
-    m = mount_factory(opts=["updates=stream", "poll_interval=1", "verbose"])
+    m = verbose_mount(mount_factory, ["updates=stream", "poll_interval=1"])
     drop(m.mnt, "quiet.txt", "a quiet stream\n")
     wait_status(m.mnt, "quiet", "succeeded", timeout=25)
     video_of(m, "quiet")
@@ -147,7 +156,7 @@ def test_stream_http_error_classified_as_in_poll_mode(mount_factory, sim):
 
 def test_cancel_streaming_job_ends_stream(mount_factory, sim):
     sim.config(gen_time=60)
-    m = mount_factory(opts=STREAM + ["verbose"])
+    m = verbose_mount(mount_factory, STREAM)
     m.expect_log(r"warning:.*cancel", r"may still")
     drop(m.mnt, "stop.txt", "stop me\n")
     wait_status(m.mnt, "stop", "running", timeout=10)
@@ -161,7 +170,7 @@ def test_cancel_streaming_job_ends_stream(mount_factory, sim):
 
 def test_forget_streaming_job(mount_factory, sim):
     sim.config(gen_time=60)
-    m = mount_factory(opts=STREAM + ["verbose"])
+    m = verbose_mount(mount_factory, STREAM)
     drop(m.mnt, "gone.txt", "forget me\n")
     wait_status(m.mnt, "gone", "running", timeout=10)
     os.rmdir(m.jobs / "gone")
@@ -216,7 +225,7 @@ def test_cancel_before_the_id_records_the_task(mount_factory, sim):
     id that then arrives is recorded, the stream ended, nothing resent."""
     sim.config(gen_time=3)
     sim.fault("submit", "slow", count=1, delay=2)
-    m = mount_factory(opts=STREAM + ["verbose"])
+    m = verbose_mount(mount_factory, STREAM)
     m.expect_log(r"cancelled, but the submit on its way was accepted", r"not possible now")
     drop(m.mnt, "late.txt", "a late answer\n")
     m.wait_log(r"late: submitting to .*\(streamed answer\)")
@@ -234,7 +243,7 @@ def test_cancel_before_the_id_records_the_task(mount_factory, sim):
 
 def test_forget_before_the_id_is_never_resent(mount_factory, sim):
     sim.fault("submit", "slow", count=1, delay=2)
-    m = mount_factory(opts=STREAM + ["verbose"])
+    m = verbose_mount(mount_factory, STREAM)
     m.expect_log(r"forgotten while its submit was on the way")
     drop(m.mnt, "gone.txt", "forget me early\n")
     m.wait_log(r"gone: submitting to .*\(streamed answer\)")
