@@ -51,6 +51,7 @@ if ((QUICK)); then
 	step burst.sh -n 200 -g 5
 	step mount.sh -d 900 -R 100 -v 5000
 	step poll.sh -n 5 -g 20
+	step poll.sh -u stream -p missing -n 5 -g 20 -G 30
 else
 	step scale.sh
 	step jobs.sh
@@ -59,6 +60,7 @@ else
 	step burst.sh
 	step mount.sh
 	step poll.sh
+	step poll.sh -u stream -p missing -g 60 -G 120
 fi
 
 echo
