@@ -75,9 +75,8 @@ cJSON *api_stream_last_task(const char *body, size_t len);
 /* One line of a stream (without its newline): the task object it carries, or
  * NULL (comment, event:, [DONE], blank, not JSON). Caller frees. */
 cJSON *api_stream_line_task(const char *line, size_t len);
-/* A submit body (as api_video_body / api_character_body printed it) for a
- * streamed answer: webHook and shutProgress removed. malloc'd; NULL if the
- * text is not a JSON object. */
-char *api_body_streamed(const char *json);
+/* Make a body of api_video_body / api_character_body ask for a streamed
+ * answer: webHook and shutProgress removed (NULL: nothing to do). */
+void api_body_stream(cJSON *body);
 
 #endif

@@ -499,22 +499,12 @@ cJSON *api_stream_line_task(const char *line, size_t len)
 	return task;
 }
 
-char *api_body_streamed(const char *json)
+void api_body_stream(cJSON *body)
 {
-	cJSON *body = json ? cJSON_Parse(json) : NULL;
-	if (!cJSON_IsObject(body)) {
-		cJSON_Delete(body);
-		return NULL;
-	}
 	/* no webHook: the answer is a stream; shutProgress would hold back the
 	 * first object, and with it the task id, until the very end */
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "webHook");
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "shutProgress");
-	char *t = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
-	char *r = xstrdup(t);
-	cJSON_free(t);
-	return r;
 }
 
 cJSON *api_stream_last_task(const char *body, size_t len)

@@ -462,6 +462,8 @@ static void send_submit(struct job *j)
 	if (!j->body) {
 		cJSON *body = j->kind == JOB_VIDEO ? api_video_body(j->request)
 						   : api_character_body(j->request, &path);
+		if (model_options()->stream)
+			api_body_stream(body);
 		built = cJSON_PrintUnformatted(body);
 		cJSON_Delete(body);
 	}
@@ -469,11 +471,10 @@ static void send_submit(struct job *j)
 	char *url = join_url(hosts[host_idx], path);
 	struct http_opts o = api_opts(true);
 	struct xfer *x = xfer_new(X_SUBMIT, j->serial, host_idx);
-	char *streamed = model_options()->stream ? api_body_streamed(json) : NULL;
-	if (streamed) {
+	/* the body was made for this mode (no webHook: a streamed answer) */
+	if (model_options()->stream) {
 		stream_opts(&o);
 		x->stream = true;
-		json = streamed;
 	}
 	if (http_post(e.http, url, config_peek("api_key"), json, &o, on_submit, x) < 0) {
 		free(x);
@@ -487,7 +488,6 @@ static void send_submit(struct job *j)
 			  x->stream ? " (streamed answer)" : "");
 	}
 	free(url);
-	free(streamed);
 	cJSON_free(built);
 }
 

@@ -845,6 +845,8 @@ static char *shown_text(enum job_kind kind, const cJSON *shown)
 {
 	const char *path;
 	cJSON *body = kind == JOB_VIDEO ? api_video_body(shown) : api_character_body(shown, &path);
+	if (m.opt.stream)
+		api_body_stream(body);
 	char *t = cJSON_Print(body);
 	cJSON_Delete(body);
 	char *out = xstrdup(t);
@@ -893,6 +895,8 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	const char *body_path = API_PATH_VIDEO;
 	if (r == 0) {
 		cJSON *b = kind == JOB_VIDEO ? api_video_body(req) : api_character_body(req, &body_path);
+		if (m.opt.stream)
+			api_body_stream(b);
 		body = cJSON_PrintUnformatted(b);
 		cJSON_Delete(b);
 	}

@@ -53,6 +53,8 @@ def test_stream_end_to_end_without_polls(mount_factory, sim):
     assert len(tasks) == 1
     body = tasks[0]["body"]
     assert "webHook" not in body and "shutProgress" not in body, body
+    # request.json shows the body as it went out
+    assert "webHook" not in (job_file(m.mnt, "cat", "request.json") or "webHook")
     assert (job_file(m.mnt, "cat", "id") or "") == tasks[0]["id"]
     assert sim.requests(SUBMIT) == 1
     assert sim.requests(POLL) == 0

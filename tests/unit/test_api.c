@@ -406,23 +406,17 @@ static void test_body_streamed(void)
 {
 	cJSON *req = cJSON_Parse("{\"prompt\":\"a cat\",\"duration\":15}");
 	cJSON *body = api_video_body(req);
-	char *text = cJSON_PrintUnformatted(body);
-	char *streamed = api_body_streamed(text);
-	cJSON *got = cJSON_Parse(streamed);
-	check_json(got, "{\"model\":\"sora-2\",\"prompt\":\"a cat\",\"duration\":15}");
-	cJSON_Delete(got);
-	free(streamed);
-	cJSON_free(text);
+	api_body_stream(body);
+	check_json(body, "{\"model\":\"sora-2\",\"prompt\":\"a cat\",\"duration\":15}");
 	cJSON_Delete(body);
 	cJSON_Delete(req);
-	streamed = api_body_streamed("{\"pid\":\"s_1\",\"webHook\":\"-1\",\"shutProgress\":true}");
-	got = cJSON_Parse(streamed);
-	check_json(got, "{\"pid\":\"s_1\"}");
-	cJSON_Delete(got);
-	free(streamed);
-	CHECK(api_body_streamed("not json") == NULL);
-	CHECK(api_body_streamed("[1]") == NULL);
-	CHECK(api_body_streamed(NULL) == NULL);
+	req = cJSON_Parse("{\"pid\":\"s_1\",\"timestamps\":\"0,3\"}");
+	body = api_character_body(req, NULL);
+	api_body_stream(body);
+	check_json(body, "{\"pid\":\"s_1\",\"timestamps\":\"0,3\"}");
+	cJSON_Delete(body);
+	cJSON_Delete(req);
+	api_body_stream(NULL);
 }
 
 int main(void)
