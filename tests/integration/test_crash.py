@@ -12,6 +12,8 @@ import random
 import subprocess
 import time
 
+import pytest
+
 from util import drop, is_mp4, job_status, read, readb, wait_for
 
 N_DROPS = int(os.environ.get("CRASH_DROPS", "20"))
@@ -49,11 +51,12 @@ def check_final(m, sim, names):
     return len(dups)
 
 
-def test_crash_points(mount_factory, sim):
+@pytest.mark.parametrize("updates", ["poll", "stream"])
+def test_crash_points(mount_factory, sim, updates):
     rnd = random.Random(int(os.environ.get("CRASH_SEED", "7")))
     sim.config(gen_time=0.5, video_size=2 * 1024 * 1024)
     sim.fault("download", "slow", delay=0.3)
-    m = mount_factory(opts=["max_active=4"])
+    m = mount_factory(opts=["max_active=4", f"updates={updates}"])
     m.expect_log(r".")  # crashes make warnings; the checks below are the test
     names = [f"d{i:02d}" for i in range(N_DROPS)]
     pending = list(names)
