@@ -450,53 +450,191 @@ static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 	return r;
 }
 
-static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_dir_t filler)
+/* --- listings --------------------------------------------------------------
+ *
+ * jobs/ (the jobs, then the scratch files) and a job directory are listed from
+ * a snapshot taken when a listing starts at offset 0, each entry carrying its
+ * own offset (index + 1) and its attributes (readdirplus: ls -l then needs no
+ * lookup per entry). libfuse then hands every reply straight to the kernel
+ * instead of keeping a listing filled at offset 0 and walking it from its head
+ * for each 4 KiB reply (see fs.h); a reader that seeks back to 0 sees the
+ * directory as it is then.
+ */
+struct jent {
+	char *name;
+	double mtime;    /* a job directory's (when st is NULL and not a dot) */
+	struct stat *st; /* any other entry's attributes; NULL for jobs and dots */
+	bool dots;
+};
+
+struct jdir {
+	enum job_kind kind;
+	char *job;       /* the job directory listed; NULL: jobs/ itself */
+	struct jent *e;
+	size_t n, cap;
+	bool taken;
+};
+
+static struct jent *jdir_add(struct jdir *d, const char *name)
 {
-	if (!*rest) {
-		filler(buf, ".", NULL, 0, 0);
-		filler(buf, "..", NULL, 0, 0);
-		/* Attributes go with the listing (readdirplus): no lookup per entry. */
-		struct stat st;
-		char **names = model_job_names(kind);
-		for (char **p = names; *p; p++) {
-			fs_stat_dir(&st, model_job_mtime(kind, *p));
-			filler(buf, *p, &st, 0, FUSE_FILL_DIR_PLUS);
-		}
-		strv_free(names);
-		DIR *d = opendir(model_scratch_dir(kind));
-		if (d) {
-			struct dirent *de;
-			while ((de = readdir(d)))
-				if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-				    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-					seen_note(kind, de->d_name);
-					filler(buf, de->d_name, &st, 0, FUSE_FILL_DIR_PLUS);
-				}
-			closedir(d);
-		}
-		return 0;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->e = xrealloc(d->e, d->cap * sizeof *d->e);
 	}
-	if (strchr(rest, '/'))
-		return -ENOTDIR;
-	char **files = model_job_files(kind, rest);
+	struct jent *e = &d->e[d->n++];
+	memset(e, 0, sizeof *e);
+	e->name = xstrdup(name);
+	return e;
+}
+
+static void jdir_clear(struct jdir *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->e[i].name);
+		free(d->e[i].st);
+	}
+	d->n = 0;
+	d->taken = false;
+}
+
+static void jdir_add_stat(struct jdir *d, const char *name, const struct stat *st)
+{
+	struct jent *e = jdir_add(d, name);
+	e->st = xmalloc(sizeof *e->st);
+	*e->st = *st;
+}
+
+/* jobs/ now: the jobs (one pass under the model's lock), then the scratch files. */
+static void take_top(struct jdir *d)
+{
+	double *mtimes;
+	char **names = model_job_names_mtimes(d->kind, &mtimes);
+	for (size_t i = 0; names[i]; i++)
+		jdir_add(d, names[i])->mtime = mtimes[i];
+	strv_free(names);
+	free(mtimes);
+	DIR *dir = opendir(model_scratch_dir(d->kind));
+	if (!dir)
+		return;
+	struct dirent *de;
+	struct stat st;
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			seen_note(d->kind, de->d_name);
+			jdir_add_stat(d, de->d_name, &st);
+		}
+	closedir(dir);
+}
+
+/* A job directory now: its files as getattr shows them. */
+static int take_job(struct jdir *d)
+{
+	char **files = model_job_files(d->kind, d->job);
 	if (!files) {
-		char *path = real_path(kind, rest);
+		char *path = real_path(d->kind, d->job);
 		struct stat sb;
 		int r = lstat(path, &sb) == 0 ? -ENOTDIR : -ENOENT;
 		free(path);
 		return r;
 	}
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
 	for (char **p = files; *p; p++) {
 		struct stat st;
-		char *sub = xasprintf("%s/%s", rest, *p);
-		if (getattr_k(kind, sub, &st) == 0)
-			filler(buf, *p, &st, 0, FUSE_FILL_DIR_PLUS);
+		char *sub = xasprintf("%s/%s", d->job, *p);
+		if (getattr_k(d->kind, sub, &st) == 0)
+			jdir_add_stat(d, *p, &st);
 		free(sub);
 	}
 	strv_free(files);
 	return 0;
+}
+
+static int jdir_take(struct jdir *d)
+{
+	jdir_clear(d);
+	jdir_add(d, ".")->dots = true;
+	jdir_add(d, "..")->dots = true;
+	int r = 0;
+	if (d->job)
+		r = take_job(d);
+	else
+		take_top(d);
+	d->taken = r == 0;
+	return r;
+}
+
+/* Entries from index FROM on, until the reply is full; with offsets, each says
+ * where the next one is; without, libfuse keeps the whole listing. */
+static void jdir_fill(const struct jdir *d, size_t from, bool offsets, void *buf,
+		      fuse_fill_dir_t filler)
+{
+	for (size_t i = from; i < d->n; i++) {
+		const struct jent *e = &d->e[i];
+		struct stat st;
+		const struct stat *sp = e->st;
+		if (!sp && !e->dots) {
+			fs_stat_dir(&st, e->mtime);
+			sp = &st;
+		}
+		if (filler(buf, e->name, sp, offsets ? (off_t)(i + 1) : 0,
+			   sp ? FUSE_FILL_DIR_PLUS : 0))
+			break;
+	}
+}
+
+static void jdir_free(struct jdir *d)
+{
+	jdir_clear(d);
+	free(d->e);
+	free(d->job);
+	free(d);
+}
+
+static struct jdir *jdir_new(enum job_kind kind, const char *rest)
+{
+	struct jdir *d = xcalloc(1, sizeof *d);
+	d->kind = kind;
+	d->job = *rest ? xstrdup(rest) : NULL;
+	return d;
+}
+
+static void *opendir_k(enum job_kind kind, const char *rest)
+{
+	if (strchr(rest, '/'))
+		return NULL; /* not a directory: readdir says so */
+	return jdir_new(kind, rest);
+}
+
+static int jdir_readdir_at(void *dir, off_t off, void *buf, fuse_fill_dir_t filler)
+{
+	struct jdir *d = dir;
+	if (off == 0 || !d->taken) {
+		int r = jdir_take(d);
+		if (r < 0)
+			return r;
+	}
+	if (off < 0 || (size_t)off >= d->n)
+		return 0;
+	jdir_fill(d, (size_t)off, true, buf, filler);
+	return 0;
+}
+
+static void jdir_closedir(void *dir)
+{
+	jdir_free(dir);
+}
+
+/* Without an open directory: the whole listing at offset 0. */
+static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_dir_t filler)
+{
+	if (strchr(rest, '/'))
+		return -ENOTDIR;
+	struct jdir *d = jdir_new(kind, rest);
+	int r = jdir_take(d);
+	if (r == 0)
+		jdir_fill(d, 0, false, buf, filler);
+	jdir_free(d);
+	return r;
 }
 
 /* Open the real file behind a drop (see "writers" above). */
@@ -944,29 +1082,40 @@ static int readlink_k(enum job_kind kind, const char *rest, char *buf, size_t si
 	return r;
 }
 
-/* Extended attributes: kept on the real files (rsync -X, cp --preserve=all). */
-static char *xattr_target(enum job_kind kind, const char *rest, int *answer)
+/* --- extended attributes -----------------------------------------------------
+ *
+ * Scratch files are real files and keep every attribute they are given, and
+ * jobs/ itself keeps those of the scratch folder (rsync -X, cp -a,
+ * --preserve=xattr, setfacl: what is set reads back, what a copy lists it can
+ * read). The job directories and their files have none: security.* and
+ * system.* answer ENOTSUP, inside a job directory by name before any lookup
+ * (see fs_xattr_foreign: ls -l jobs/ then asks twice for the whole mount, not
+ * twice per job), other names ENODATA; changes are ENOTSUP.
+ */
+enum xa_target { XA_NONE, XA_GHOST, XA_REAL };
+
+/* Where REST's attributes live: XA_REAL with *path (a scratch file, or the
+ * scratch folder for jobs/), XA_GHOST (a name that just became a job: quietly
+ * nothing) or XA_NONE (a job directory or a job file). */
+static enum xa_target xattr_target(enum job_kind kind, const char *rest, char **path)
 {
-	const char *file;
-	char *name = split_rest(rest, &file);
-	char *path = NULL;
-	*answer = 0;
-	if (file || model_job_exists(kind, name))
-		*answer = -ENOTSUP;
-	else if (ghost_exists(kind, name))
-		*answer = 1; /* ghost: quietly nothing */
-	else
-		path = real_path(kind, name);
-	free(name);
-	return path;
+	*path = NULL;
+	if (strchr(rest, '/') || (*rest && model_job_exists(kind, rest)))
+		return XA_NONE;
+	if (ghost_exists(kind, rest))
+		return XA_GHOST;
+	*path = real_path(kind, rest);
+	return XA_REAL;
 }
 
 static int getxattr_k(enum job_kind kind, const char *rest, const char *attr, char *v, size_t size)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
-		return -ENODATA;
+	if (fs_xattr_foreign(attr) && strchr(rest, '/'))
+		return -ENOTSUP; /* a job's file: no lookup */
+	char *path;
+	enum xa_target t = xattr_target(kind, rest, &path);
+	if (t != XA_REAL)
+		return t == XA_NONE && fs_xattr_foreign(attr) ? -ENOTSUP : -ENODATA;
 	ssize_t n = lgetxattr(path, attr, v, size);
 	free(path);
 	return n < 0 ? -errno : (int)n;
@@ -974,9 +1123,8 @@ static int getxattr_k(enum job_kind kind, const char *rest, const char *attr, ch
 
 static int listxattr_k(enum job_kind kind, const char *rest, char *list, size_t size)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
+	char *path;
+	if (xattr_target(kind, rest, &path) != XA_REAL)
 		return 0;
 	ssize_t n = llistxattr(path, list, size);
 	free(path);
@@ -986,10 +1134,10 @@ static int listxattr_k(enum job_kind kind, const char *rest, char *list, size_t 
 static int setxattr_k(enum job_kind kind, const char *rest, const char *attr, const char *v,
 		      size_t size, int flags)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
-		return answer == 1 ? 0 : -ENOTSUP;
+	char *path;
+	enum xa_target t = xattr_target(kind, rest, &path);
+	if (t != XA_REAL)
+		return t == XA_GHOST ? 0 : -ENOTSUP;
 	int r = lsetxattr(path, attr, v, size, flags) < 0 ? -errno : 0;
 	free(path);
 	return r;
@@ -997,10 +1145,10 @@ static int setxattr_k(enum job_kind kind, const char *rest, const char *attr, co
 
 static int removexattr_k(enum job_kind kind, const char *rest, const char *attr)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
-		return answer == 1 ? 0 : -ENOTSUP;
+	char *path;
+	enum xa_target t = xattr_target(kind, rest, &path);
+	if (t != XA_REAL)
+		return t == XA_GHOST ? 0 : -ENOTSUP;
 	int r = lremovexattr(path, attr) < 0 ? -errno : 0;
 	free(path);
 	return r;
@@ -1019,6 +1167,7 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	static int prefix##_getattr(const char *r, struct stat *st) { return getattr_k(KIND, r, st); } \
 	static int prefix##_readdir(const char *r, void *b, fuse_fill_dir_t f)                 \
 	{ return readdir_k(KIND, r, b, f); }                                                   \
+	static void *prefix##_opendir(const char *r) { return opendir_k(KIND, r); }           \
 	static int prefix##_open(const char *r, struct fuse_file_info *fi, struct fs_handle *h) \
 	{ return open_k(KIND, r, fi, h); }                                                     \
 	static int prefix##_create(const char *r, mode_t m, struct fuse_file_info *fi,         \
@@ -1049,6 +1198,8 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	{ return removexattr_k(KIND, r, n); }                                                  \
 	const struct fs_subtree fs_##prefix##_tree = {                                         \
 		.getattr = prefix##_getattr, .readdir = prefix##_readdir,                      \
+		.opendir = prefix##_opendir, .readdir_at = jdir_readdir_at,                    \
+		.closedir = jdir_closedir,                                                     \
 		.open = prefix##_open, .create = prefix##_create, .read = read_k, .write = write_k,           \
 		.flush = flush_k, .release = release_k, .fsync = fsync_k, .truncate = prefix##_truncate,            \
 		.utimens = prefix##_utimens, .chmod = prefix##_chmod, .chown = prefix##_chown, \
