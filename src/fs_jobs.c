@@ -719,7 +719,14 @@ static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *f
 		} else if (r == 0) {
 			h->tag = TAG_JOBFILE;
 			buf_add(&h->data, data, len);
-			fi->direct_io = 1; /* status files change: always ask us */
+			/* Status files change: every read asks us. (The page cache
+			 * would save the read at EOF, but the kernel would cut a
+			 * longer new value at the size it cached, until the engine's
+			 * invalidation lands.) */
+			fi->direct_io = 1;
+			/* Nothing to do at close (the kernel would wait for a FLUSH
+			 * round trip in every close()). */
+			fi->noflush = 1;
 		}
 		free(data);
 	} else if (model_job_exists(kind, name)) {
@@ -1084,13 +1091,15 @@ static int readlink_k(enum job_kind kind, const char *rest, char *buf, size_t si
 
 /* --- extended attributes -----------------------------------------------------
  *
- * Scratch files are real files and keep every attribute they are given, and
- * jobs/ itself keeps those of the scratch folder (rsync -X, cp -a,
- * --preserve=xattr, setfacl: what is set reads back, what a copy lists it can
- * read). The job directories and their files have none: security.* and
- * system.* answer ENOTSUP, inside a job directory by name before any lookup
- * (see fs_xattr_foreign: ls -l jobs/ then asks twice for the whole mount, not
- * twice per job), other names ENODATA; changes are ENOTSUP.
+ * Scratch files are real files and keep every attribute they are given (rsync
+ * -X, cp -a, --preserve=xattr, setfacl: what is set reads back, what a copy
+ * lists it can read). jobs/ itself keeps the scratch folder's user.* ones. The
+ * job directories and their files have none. security.* and system.* (no
+ * SELinux label, no ACL) answer ENOTSUP on jobs/ itself and inside a job
+ * directory by name, before any lookup, and on a job directory after one hash
+ * lookup (see fs_xattr_foreign: ls -l jobs/ then asks twice for the whole
+ * mount, not twice per job). Other names of a job's answer ENODATA; changes
+ * ENOTSUP.
  */
 enum xa_target { XA_NONE, XA_GHOST, XA_REAL };
 
@@ -1108,10 +1117,16 @@ static enum xa_target xattr_target(enum job_kind kind, const char *rest, char **
 	return XA_REAL;
 }
 
+/* jobs/ itself or a job's file, and security.* or system.*: by name alone */
+static bool foreign_here(const char *rest, const char *attr)
+{
+	return fs_xattr_foreign(attr) && (!*rest || strchr(rest, '/'));
+}
+
 static int getxattr_k(enum job_kind kind, const char *rest, const char *attr, char *v, size_t size)
 {
-	if (fs_xattr_foreign(attr) && strchr(rest, '/'))
-		return -ENOTSUP; /* a job's file: no lookup */
+	if (foreign_here(rest, attr))
+		return -ENOTSUP;
 	char *path;
 	enum xa_target t = xattr_target(kind, rest, &path);
 	if (t != XA_REAL)
@@ -1121,19 +1136,43 @@ static int getxattr_k(enum job_kind kind, const char *rest, const char *attr, ch
 	return n < 0 ? -errno : (int)n;
 }
 
+/* The scratch folder's names, without security.* and system.* (jobs/ itself). */
+static int list_user_names(const char *path, char *list, size_t size)
+{
+	ssize_t n = llistxattr(path, NULL, 0);
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	char *all = xmalloc((size_t)n);
+	n = llistxattr(path, all, (size_t)n);
+	int r = n < 0 ? -errno : 0;
+	buf_t b;
+	buf_init(&b);
+	for (ssize_t i = 0; r == 0 && i < n; i += (ssize_t)strlen(all + i) + 1)
+		if (!fs_xattr_foreign(all + i))
+			buf_add(&b, all + i, strlen(all + i) + 1);
+	if (r == 0)
+		r = fs_xattr_reply(b.data ? b.data : "", b.len, list, size);
+	buf_free(&b);
+	free(all);
+	return r;
+}
+
 static int listxattr_k(enum job_kind kind, const char *rest, char *list, size_t size)
 {
 	char *path;
 	if (xattr_target(kind, rest, &path) != XA_REAL)
 		return 0;
-	ssize_t n = llistxattr(path, list, size);
+	ssize_t n = *rest ? llistxattr(path, list, size) : list_user_names(path, list, size);
+	int r = n < 0 && *rest ? -errno : (int)n;
 	free(path);
-	return n < 0 ? -errno : (int)n;
+	return r;
 }
 
 static int setxattr_k(enum job_kind kind, const char *rest, const char *attr, const char *v,
 		      size_t size, int flags)
 {
+	if (foreign_here(rest, attr))
+		return -ENOTSUP;
 	char *path;
 	enum xa_target t = xattr_target(kind, rest, &path);
 	if (t != XA_REAL)
@@ -1145,6 +1184,8 @@ static int setxattr_k(enum job_kind kind, const char *rest, const char *attr, co
 
 static int removexattr_k(enum job_kind kind, const char *rest, const char *attr)
 {
+	if (foreign_here(rest, attr))
+		return -ENOTSUP;
 	char *path;
 	enum xa_target t = xattr_target(kind, rest, &path);
 	if (t != XA_REAL)
