@@ -81,6 +81,8 @@ extern const struct fs_subtree fs_account_tree;    /* account/    fs_account.c *
  * cannot invalidate one name, so fs_jobs.c waits out what is left of this
  * before such a close() returns. Shorter would make every ls -l slower. */
 #define FS_ENTRY_TIMEOUT 1.0
+/* How long the kernel may keep a file's attributes (its size among them). */
+#define FS_ATTR_TIMEOUT 1.0
 
 /* The operations table handed to fuse_new(). */
 extern const struct fuse_operations fs_operations;

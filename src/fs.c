@@ -251,12 +251,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* Short caches: status files change under the kernel's feet; the engine
 	 * also invalidates what it changes. */
 	cfg->entry_timeout = FS_ENTRY_TIMEOUT;
-	cfg->attr_timeout = 1;
+	cfg->attr_timeout = FS_ATTR_TIMEOUT;
 	cfg->negative_timeout = 0;
 	/* Unlinking an open scratch file must not leave .fuse_hidden files behind
 	 * (they would show up in jobs/). */
 	cfg->hard_remove = 1;
 	cfg->use_ino = 0;
+	/* A file whose mtime moved loses its cached pages (settled job files are
+	 * read through the page cache, fs_jobs.c). libfuse's default; said here. */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)

@@ -37,6 +37,9 @@
 #include "util.h"
 
 #define GHOST_SECONDS 10.0
+/* A job unchanged for this long: every size of its files the kernel still
+ * holds was learnt after the last change (see open_k). */
+#define SETTLED_SECONDS (FS_ATTR_TIMEOUT + 1.0)
 #define DROP_MAX (64u * 1024 * 1024)
 
 enum tag { TAG_FILE = 1, TAG_CTL, TAG_JOBFILE, TAG_CONVERTED,
@@ -719,11 +722,22 @@ static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *f
 		} else if (r == 0) {
 			h->tag = TAG_JOBFILE;
 			buf_add(&h->data, data, len);
-			/* Status files change: every read asks us. (The page cache
-			 * would save the read at EOF, but the kernel would cut a
-			 * longer new value at the size it cached, until the engine's
-			 * invalidation lands.) */
-			fi->direct_io = 1;
+			/* A job that changed lately: every read asks us (the page
+			 * cache would cut a longer new value at the size the kernel
+			 * learnt before the change, until the engine's invalidation
+			 * lands). A settled one is read through the page cache, as a
+			 * real file (cat: no READ, and none for the end of the file):
+			 * any size the kernel holds is newer than its last change,
+			 * and a change from now on reaches readers only once the
+			 * engine has invalidated the kernel's pages and attributes
+			 * (poll(2) waiters are woken after that, notify.h), or at the
+			 * latest when the attributes expire (the mtime moves, and
+			 * libfuse's auto_inval_data drops the pages). */
+			double age = now_wall() - model_job_mtime(kind, name);
+			if (age >= SETTLED_SECONDS)
+				fi->keep_cache = 1;
+			else
+				fi->direct_io = 1;
 			/* Nothing to do at close (the kernel would wait for a FLUSH
 			 * round trip in every close()). */
 			fi->noflush = 1;
