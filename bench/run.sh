@@ -9,7 +9,7 @@
 # Runs, each against its baseline in the same run (native folder, the FUSE
 # floor bench/floorfs.c, curl, the Web Studio's fixed 10 s polling):
 #   scale.sh     ls -l videos/ at 1k/10k/50k videos + history, stat of 10k videos
-#   jobs.sh      ls jobs/ with 1,000 jobs, stat/cat of a status file
+#   jobs.sh      ls and ls -l of jobs/ with 1,000 jobs, stat/cat of a status file
 #   read.sh      cold/warm read of a 1 GiB video
 #   download.sh  1 GiB download vs curl -o
 #   burst.sh     1,000 drops at once, generation 10 s
@@ -45,7 +45,7 @@ step() {
 
 if ((QUICK)); then
 	step scale.sh -s "1000 5000" -r 3
-	step jobs.sh -j 200 -r 11
+	step jobs.sh -j 200 -r 11 -p 1
 	step read.sh -s 134217728 -r 2
 	step download.sh -s 134217728 -r 2
 	step burst.sh -n 200 -g 5

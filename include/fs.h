@@ -36,6 +36,15 @@ struct fs_handle {
 struct fs_subtree {
 	int (*getattr)(const char *rest, struct stat *st);
 	int (*readdir)(const char *rest, void *buf, fuse_fill_dir_t filler);
+	/* Listing through an open directory (all three, or none): opendir returns
+	 * the listing's state (NULL: list with readdir instead); readdir_at fills
+	 * one reply from offset OFF, each entry carrying the offset of the next, so
+	 * libfuse passes replies straight on. libfuse keeps a listing filled at
+	 * offset 0 in a linked list and walks it from the start for every 4 KiB
+	 * READDIRPLUS reply: quadratic. */
+	void *(*opendir)(const char *rest);
+	int (*readdir_at)(void *dir, off_t off, void *buf, fuse_fill_dir_t filler);
+	void (*closedir)(void *dir);
 	/* open/create fill h (fd or data) and may set fi->direct_io / keep_cache. */
 	int (*open)(const char *rest, struct fuse_file_info *fi, struct fs_handle *h);
 	int (*create)(const char *rest, mode_t mode, struct fuse_file_info *fi, struct fs_handle *h);
@@ -65,13 +74,6 @@ extern const struct fs_subtree fs_config_tree;     /* config/     fs_config.c */
 extern const struct fs_subtree fs_jobs_tree;       /* jobs/       fs_jobs.c */
 extern const struct fs_subtree fs_characters_tree; /* characters/ fs_jobs.c */
 extern const struct fs_subtree fs_videos_tree;     /* videos/     fs_videos.c */
-/* videos/ listed through an open directory of the downloads folder, its
- * entries' own offsets passed on (NULL from open: not there yet, list it the
- * plain way). libfuse keeps a listing filled at offset 0 in a linked list and
- * walks it from the start for every 4 KiB READDIRPLUS reply: quadratic. */
-void *fs_videos_opendir(void);
-int fs_videos_readdir_at(void *dir, off_t off, void *buf, fuse_fill_dir_t filler);
-void fs_videos_closedir(void *dir);
 extern const struct fs_subtree fs_account_tree;    /* account/    fs_account.c */
 
 /* How long the kernel may keep a name's lookup. A dropped file without an
@@ -79,6 +81,8 @@ extern const struct fs_subtree fs_account_tree;    /* account/    fs_account.c *
  * cannot invalidate one name, so fs_jobs.c waits out what is left of this
  * before such a close() returns. Shorter would make every ls -l slower. */
 #define FS_ENTRY_TIMEOUT 1.0
+/* How long the kernel may keep a file's attributes (its size among them). */
+#define FS_ATTR_TIMEOUT 1.0
 
 /* The operations table handed to fuse_new(). */
 extern const struct fuse_operations fs_operations;
@@ -92,6 +96,12 @@ void fs_stat_dir(struct stat *st, double mtime);
 void fs_stat_dir_private(struct stat *st, double mtime);
 void fs_stat_file(struct stat *st, mode_t perm, off_t size, double mtime);
 void fs_stat_link(struct stat *st, size_t target_len, double mtime);
+/* security.* or system.*: attribute names the virtual files of the mount
+ * answer ENOTSUP (no SELinux label, no POSIX ACL) before any lookup. ls -l asks
+ * for security.selinux and system.posix_acl_access on every file; "not
+ * supported" makes it stop asking for the rest of the mount (coreutils caches
+ * it per st_dev), where ENODATA costs two uncached FUSE round trips per file. */
+bool fs_xattr_foreign(const char *name);
 /* Copy a value into an xattr reply buffer (size 0: just the length). */
 int fs_xattr_reply(const char *value, size_t len, char *buf, size_t size);
 /* Apply a time, mode or owner change to a real file (no symlink following);

@@ -114,6 +114,9 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 		     size_t len, char **name);
 /* Names of all jobs of a kind (NULL-terminated, malloc'd). */
 char **model_job_names(enum job_kind kind);
+/* The same with each job's mtime (*mtimes malloc'd, one per name), in one
+ * pass under the lock: ls -l jobs/ asks for both. */
+char **model_job_names_mtimes(enum job_kind kind, double **mtimes);
 bool model_job_exists(enum job_kind kind, const char *name);
 /* The content of one file of a job directory ("status", "progress", …).
  * Returns 0 with *data (malloc'd) and *len, -ENOENT if the job or file does not exist. */

@@ -33,8 +33,16 @@ int notify_start(const char *mountpoint);
  * and release pending poll handles. */
 void notify_stop(void);
 
-/* A mount path whose content changed (the model's change hook). Any thread. */
+/* A mount path whose content changed (the model's change hook): announced to
+ * inotify watchers. Any thread. */
 void notify_changed(const char *path);
+/* The kernel was told that path changed (its caches invalidated): wake its
+ * poll(2) waiters. The engine's thread, after notify_changed(path). */
+void notify_invalidated(const char *path);
+/* Whether a change of path still waits for notify_invalidated (the engine's
+ * queue; NULL: none). Until then notify_poll does not call it changed: a
+ * reader served by the page cache would read the old value. */
+void notify_set_pending_check(bool (*pending)(const char *path));
 /* An outside program changed what path shows: announce it as modified. */
 void notify_modified(const char *path);
 

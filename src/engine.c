@@ -84,6 +84,8 @@ static struct {
 	pthread_mutex_t qlock;     /* the two queues below and fuse */
 	char **inval;
 	size_t n_inval, cap_inval;
+	char **flushing;           /* the batch flush_invalidations is sending */
+	size_t n_flushing, flushed;
 	struct acct_req *acct;
 	struct xfer *streams;      /* open streamed submits (engine thread only) */
 } e = { .qlock = PTHREAD_MUTEX_INITIALIZER };
@@ -158,7 +160,7 @@ static struct http_opts api_opts(bool fresh)
 
 static void on_change(const char *path)
 {
-	notify_changed(path); /* inotify and poll(2) watchers */
+	notify_changed(path); /* inotify watchers; poll(2) once invalidated */
 	pthread_mutex_lock(&e.qlock);
 	if (e.n_inval == e.cap_inval) {
 		e.cap_inval = e.cap_inval ? e.cap_inval * 2 : 64;
@@ -175,7 +177,9 @@ static void on_wake(void)
 }
 
 /* Tell the kernel, from this thread and outside every lock (a handler waiting
- * for our lock while the kernel waits for the handler would deadlock). */
+ * for our lock while the kernel waits for the handler would deadlock). Then
+ * wake the path's poll(2) waiters: a reader the page cache serves (fs_jobs.c,
+ * settled job files) reads the new value only from here on. */
 static void flush_invalidations(void)
 {
 	pthread_mutex_lock(&e.qlock);
@@ -184,13 +188,39 @@ static void flush_invalidations(void)
 	struct fuse *f = e.fuse;
 	e.inval = NULL;
 	e.n_inval = e.cap_inval = 0;
+	e.flushing = paths;
+	e.n_flushing = n;
+	e.flushed = 0;
 	pthread_mutex_unlock(&e.qlock);
 	for (size_t i = 0; i < n; i++) {
 		if (f)
 			fuse_invalidate_path(f, paths[i]);
-		free(paths[i]);
+		pthread_mutex_lock(&e.qlock);
+		e.flushed = i + 1;
+		pthread_mutex_unlock(&e.qlock);
+		notify_invalidated(paths[i]);
 	}
+	pthread_mutex_lock(&e.qlock);
+	e.flushing = NULL;
+	e.n_flushing = e.flushed = 0;
+	pthread_mutex_unlock(&e.qlock);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
 	free(paths);
+}
+
+/* Is a change of path waiting for its invalidation? (notify_poll: not
+ * "changed" yet, the wake comes after it.) */
+static bool inval_pending(const char *path)
+{
+	bool r = false;
+	pthread_mutex_lock(&e.qlock);
+	for (size_t i = 0; !r && i < e.n_inval; i++)
+		r = strcmp(e.inval[i], path) == 0;
+	for (size_t i = e.flushed; !r && i < e.n_flushing; i++)
+		r = strcmp(e.flushing[i], path) == 0;
+	pthread_mutex_unlock(&e.qlock);
+	return r;
 }
 
 /* --- submit --------------------------------------------------------------- */
@@ -1255,6 +1285,7 @@ int engine_start(void)
 	atomic_store(&e.stop, false);
 	model_set_change_hook(on_change);
 	model_set_wake_hook(on_wake);
+	notify_set_pending_check(inval_pending);
 	int r = pthread_create(&e.thread, NULL, engine_main, NULL);
 	if (r != 0) {
 		http_free(e.http);
@@ -1283,6 +1314,7 @@ void engine_stop(void)
 	e.running = false;
 	model_set_change_hook(NULL);
 	model_set_wake_hook(NULL);
+	notify_set_pending_check(NULL);
 	/* account callers still waiting get an error from the aborted transfers */
 	http_free(e.http);
 	e.http = NULL;

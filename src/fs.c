@@ -251,12 +251,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* Short caches: status files change under the kernel's feet; the engine
 	 * also invalidates what it changes. */
 	cfg->entry_timeout = FS_ENTRY_TIMEOUT;
-	cfg->attr_timeout = 1;
+	cfg->attr_timeout = FS_ATTR_TIMEOUT;
 	cfg->negative_timeout = 0;
 	/* Unlinking an open scratch file must not leave .fuse_hidden files behind
 	 * (they would show up in jobs/). */
 	cfg->hard_remove = 1;
 	cfg->use_ino = 0;
+	/* A file whose mtime moved loses its cached pages (settled job files are
+	 * read through the page cache, fs_jobs.c). libfuse's default; said here. */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
@@ -336,22 +340,36 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	return t->getattr(rest, st);
 }
 
-/* videos/ keeps an open directory (see fs_videos_opendir); the rest list from
- * scratch at offset 0. */
+/* A directory listed through its subtree's open directory (see fs.h). */
+struct fs_dir {
+	const struct fs_subtree *tree;
+	void *dir;
+};
+
 static int fs_opendir(const char *path, struct fuse_file_info *fi)
 {
 	fi->fh = 0;
 	const char *rest;
 	enum root_file rf;
-	if (!is_root(path) && split(path, &rest, &rf) == &fs_videos_tree && !*rest)
-		fi->fh = (uint64_t)(uintptr_t)fs_videos_opendir();
+	const struct fs_subtree *t = is_root(path) ? NULL : split(path, &rest, &rf);
+	void *dir = (t && t->opendir) ? t->opendir(rest) : NULL;
+	if (dir) {
+		struct fs_dir *d = xmalloc(sizeof *d);
+		d->tree = t;
+		d->dir = dir;
+		fi->fh = (uint64_t)(uintptr_t)d;
+	}
 	return 0;
 }
 
 static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
-	fs_videos_closedir((void *)(uintptr_t)fi->fh);
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	if (d) {
+		d->tree->closedir(d->dir);
+		free(d);
+	}
 	fi->fh = 0;
 	return 0;
 }
@@ -360,9 +378,10 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	(void)flags;
-	if (fi && fi->fh)
-		return fs_videos_readdir_at((void *)(uintptr_t)fi->fh, off, buf, filler);
-	(void)off;
+	struct fs_dir *d = fi ? (struct fs_dir *)(uintptr_t)fi->fh : NULL;
+	if (d)
+		return d->tree->readdir_at(d->dir, off, buf, filler);
+	/* the rest list from scratch at offset 0 */
 	if (is_root(path)) {
 		filler(buf, ".", NULL, 0, 0);
 		filler(buf, "..", NULL, 0, 0);
@@ -752,11 +771,19 @@ static int fs_readlink(const char *path, char *buf, size_t size)
 	return (t && t->readlink) ? t->readlink(rest, buf, size) : -EINVAL;
 }
 
+bool fs_xattr_foreign(const char *name)
+{
+	return strncmp(name, "security.", 9) == 0 || strncmp(name, "system.", 7) == 0;
+}
+
 static int fs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
 	const char *rest;
 	const struct fs_subtree *t = tree_of(path, &rest);
-	return (t && t->getxattr) ? t->getxattr(rest, name, value, size) : -ENODATA;
+	if (t && t->getxattr)
+		return t->getxattr(rest, name, value, size);
+	/* setxattr says ENOTSUP here too */
+	return fs_xattr_foreign(name) ? -ENOTSUP : -ENODATA;
 }
 
 static int fs_listxattr(const char *path, char *list, size_t size)

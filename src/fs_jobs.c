@@ -37,6 +37,9 @@
 #include "util.h"
 
 #define GHOST_SECONDS 10.0
+/* A job unchanged for this long: every size of its files the kernel still
+ * holds was learnt after the last change (see open_k). */
+#define SETTLED_SECONDS (FS_ATTR_TIMEOUT + 1.0)
 #define DROP_MAX (64u * 1024 * 1024)
 
 enum tag { TAG_FILE = 1, TAG_CTL, TAG_JOBFILE, TAG_CONVERTED,
@@ -450,53 +453,191 @@ static int getattr_k(enum job_kind kind, const char *rest, struct stat *st)
 	return r;
 }
 
-static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_dir_t filler)
+/* --- listings --------------------------------------------------------------
+ *
+ * jobs/ (the jobs, then the scratch files) and a job directory are listed from
+ * a snapshot taken when a listing starts at offset 0, each entry carrying its
+ * own offset (index + 1) and its attributes (readdirplus: ls -l then needs no
+ * lookup per entry). libfuse then hands every reply straight to the kernel
+ * instead of keeping a listing filled at offset 0 and walking it from its head
+ * for each 4 KiB reply (see fs.h); a reader that seeks back to 0 sees the
+ * directory as it is then.
+ */
+struct jent {
+	char *name;
+	double mtime;    /* a job directory's (when st is NULL and not a dot) */
+	struct stat *st; /* any other entry's attributes; NULL for jobs and dots */
+	bool dots;
+};
+
+struct jdir {
+	enum job_kind kind;
+	char *job;       /* the job directory listed; NULL: jobs/ itself */
+	struct jent *e;
+	size_t n, cap;
+	bool taken;
+};
+
+static struct jent *jdir_add(struct jdir *d, const char *name)
 {
-	if (!*rest) {
-		filler(buf, ".", NULL, 0, 0);
-		filler(buf, "..", NULL, 0, 0);
-		/* Attributes go with the listing (readdirplus): no lookup per entry. */
-		struct stat st;
-		char **names = model_job_names(kind);
-		for (char **p = names; *p; p++) {
-			fs_stat_dir(&st, model_job_mtime(kind, *p));
-			filler(buf, *p, &st, 0, FUSE_FILL_DIR_PLUS);
-		}
-		strv_free(names);
-		DIR *d = opendir(model_scratch_dir(kind));
-		if (d) {
-			struct dirent *de;
-			while ((de = readdir(d)))
-				if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-				    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-					seen_note(kind, de->d_name);
-					filler(buf, de->d_name, &st, 0, FUSE_FILL_DIR_PLUS);
-				}
-			closedir(d);
-		}
-		return 0;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->e = xrealloc(d->e, d->cap * sizeof *d->e);
 	}
-	if (strchr(rest, '/'))
-		return -ENOTDIR;
-	char **files = model_job_files(kind, rest);
+	struct jent *e = &d->e[d->n++];
+	memset(e, 0, sizeof *e);
+	e->name = xstrdup(name);
+	return e;
+}
+
+static void jdir_clear(struct jdir *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->e[i].name);
+		free(d->e[i].st);
+	}
+	d->n = 0;
+	d->taken = false;
+}
+
+static void jdir_add_stat(struct jdir *d, const char *name, const struct stat *st)
+{
+	struct jent *e = jdir_add(d, name);
+	e->st = xmalloc(sizeof *e->st);
+	*e->st = *st;
+}
+
+/* jobs/ now: the jobs (one pass under the model's lock), then the scratch files. */
+static void take_top(struct jdir *d)
+{
+	double *mtimes;
+	char **names = model_job_names_mtimes(d->kind, &mtimes);
+	for (size_t i = 0; names[i]; i++)
+		jdir_add(d, names[i])->mtime = mtimes[i];
+	strv_free(names);
+	free(mtimes);
+	DIR *dir = opendir(model_scratch_dir(d->kind));
+	if (!dir)
+		return;
+	struct dirent *de;
+	struct stat st;
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			seen_note(d->kind, de->d_name);
+			jdir_add_stat(d, de->d_name, &st);
+		}
+	closedir(dir);
+}
+
+/* A job directory now: its files as getattr shows them. */
+static int take_job(struct jdir *d)
+{
+	char **files = model_job_files(d->kind, d->job);
 	if (!files) {
-		char *path = real_path(kind, rest);
+		char *path = real_path(d->kind, d->job);
 		struct stat sb;
 		int r = lstat(path, &sb) == 0 ? -ENOTDIR : -ENOENT;
 		free(path);
 		return r;
 	}
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
 	for (char **p = files; *p; p++) {
 		struct stat st;
-		char *sub = xasprintf("%s/%s", rest, *p);
-		if (getattr_k(kind, sub, &st) == 0)
-			filler(buf, *p, &st, 0, FUSE_FILL_DIR_PLUS);
+		char *sub = xasprintf("%s/%s", d->job, *p);
+		if (getattr_k(d->kind, sub, &st) == 0)
+			jdir_add_stat(d, *p, &st);
 		free(sub);
 	}
 	strv_free(files);
 	return 0;
+}
+
+static int jdir_take(struct jdir *d)
+{
+	jdir_clear(d);
+	jdir_add(d, ".")->dots = true;
+	jdir_add(d, "..")->dots = true;
+	int r = 0;
+	if (d->job)
+		r = take_job(d);
+	else
+		take_top(d);
+	d->taken = r == 0;
+	return r;
+}
+
+/* Entries from index FROM on, until the reply is full; with offsets, each says
+ * where the next one is; without, libfuse keeps the whole listing. */
+static void jdir_fill(const struct jdir *d, size_t from, bool offsets, void *buf,
+		      fuse_fill_dir_t filler)
+{
+	for (size_t i = from; i < d->n; i++) {
+		const struct jent *e = &d->e[i];
+		struct stat st;
+		const struct stat *sp = e->st;
+		if (!sp && !e->dots) {
+			fs_stat_dir(&st, e->mtime);
+			sp = &st;
+		}
+		if (filler(buf, e->name, sp, offsets ? (off_t)(i + 1) : 0,
+			   sp ? FUSE_FILL_DIR_PLUS : 0))
+			break;
+	}
+}
+
+static void jdir_free(struct jdir *d)
+{
+	jdir_clear(d);
+	free(d->e);
+	free(d->job);
+	free(d);
+}
+
+static struct jdir *jdir_new(enum job_kind kind, const char *rest)
+{
+	struct jdir *d = xcalloc(1, sizeof *d);
+	d->kind = kind;
+	d->job = *rest ? xstrdup(rest) : NULL;
+	return d;
+}
+
+static void *opendir_k(enum job_kind kind, const char *rest)
+{
+	if (strchr(rest, '/'))
+		return NULL; /* not a directory: readdir says so */
+	return jdir_new(kind, rest);
+}
+
+static int jdir_readdir_at(void *dir, off_t off, void *buf, fuse_fill_dir_t filler)
+{
+	struct jdir *d = dir;
+	if (off == 0 || !d->taken) {
+		int r = jdir_take(d);
+		if (r < 0)
+			return r;
+	}
+	if (off < 0 || (size_t)off >= d->n)
+		return 0;
+	jdir_fill(d, (size_t)off, true, buf, filler);
+	return 0;
+}
+
+static void jdir_closedir(void *dir)
+{
+	jdir_free(dir);
+}
+
+/* Without an open directory: the whole listing at offset 0. */
+static int readdir_k(enum job_kind kind, const char *rest, void *buf, fuse_fill_dir_t filler)
+{
+	if (strchr(rest, '/'))
+		return -ENOTDIR;
+	struct jdir *d = jdir_new(kind, rest);
+	int r = jdir_take(d);
+	if (r == 0)
+		jdir_fill(d, 0, false, buf, filler);
+	jdir_free(d);
+	return r;
 }
 
 /* Open the real file behind a drop (see "writers" above). */
@@ -581,7 +722,25 @@ static int open_k(enum job_kind kind, const char *rest, struct fuse_file_info *f
 		} else if (r == 0) {
 			h->tag = TAG_JOBFILE;
 			buf_add(&h->data, data, len);
-			fi->direct_io = 1; /* status files change: always ask us */
+			/* A job that changed lately: every read asks us (the page
+			 * cache would cut a longer new value at the size the kernel
+			 * learnt before the change, until the engine's invalidation
+			 * lands). A settled one is read through the page cache, as a
+			 * real file (cat: no READ, and none for the end of the file):
+			 * any size the kernel holds is newer than its last change,
+			 * and a change from now on reaches readers only once the
+			 * engine has invalidated the kernel's pages and attributes
+			 * (poll(2) waiters are woken after that, notify.h), or at the
+			 * latest when the attributes expire (the mtime moves, and
+			 * libfuse's auto_inval_data drops the pages). */
+			double age = now_wall() - model_job_mtime(kind, name);
+			if (age >= SETTLED_SECONDS)
+				fi->keep_cache = 1;
+			else
+				fi->direct_io = 1;
+			/* Nothing to do at close (the kernel would wait for a FLUSH
+			 * round trip in every close()). */
+			fi->noflush = 1;
 		}
 		free(data);
 	} else if (model_job_exists(kind, name)) {
@@ -944,52 +1103,94 @@ static int readlink_k(enum job_kind kind, const char *rest, char *buf, size_t si
 	return r;
 }
 
-/* Extended attributes: kept on the real files (rsync -X, cp --preserve=all). */
-static char *xattr_target(enum job_kind kind, const char *rest, int *answer)
+/* --- extended attributes -----------------------------------------------------
+ *
+ * Scratch files are real files and keep every attribute they are given (rsync
+ * -X, cp -a, --preserve=xattr, setfacl: what is set reads back, what a copy
+ * lists it can read). jobs/ itself keeps the scratch folder's user.* ones. The
+ * job directories and their files have none. security.* and system.* (no
+ * SELinux label, no ACL) answer ENOTSUP on jobs/ itself and inside a job
+ * directory by name, before any lookup, and on a job directory after one hash
+ * lookup (see fs_xattr_foreign: ls -l jobs/ then asks twice for the whole
+ * mount, not twice per job). Other names of a job's answer ENODATA; changes
+ * ENOTSUP.
+ */
+enum xa_target { XA_NONE, XA_GHOST, XA_REAL };
+
+/* Where REST's attributes live: XA_REAL with *path (a scratch file, or the
+ * scratch folder for jobs/), XA_GHOST (a name that just became a job: quietly
+ * nothing) or XA_NONE (a job directory or a job file). */
+static enum xa_target xattr_target(enum job_kind kind, const char *rest, char **path)
 {
-	const char *file;
-	char *name = split_rest(rest, &file);
-	char *path = NULL;
-	*answer = 0;
-	if (file || model_job_exists(kind, name))
-		*answer = -ENOTSUP;
-	else if (ghost_exists(kind, name))
-		*answer = 1; /* ghost: quietly nothing */
-	else
-		path = real_path(kind, name);
-	free(name);
-	return path;
+	*path = NULL;
+	if (strchr(rest, '/') || (*rest && model_job_exists(kind, rest)))
+		return XA_NONE;
+	if (ghost_exists(kind, rest))
+		return XA_GHOST;
+	*path = real_path(kind, rest);
+	return XA_REAL;
+}
+
+/* jobs/ itself or a job's file, and security.* or system.*: by name alone */
+static bool foreign_here(const char *rest, const char *attr)
+{
+	return fs_xattr_foreign(attr) && (!*rest || strchr(rest, '/'));
 }
 
 static int getxattr_k(enum job_kind kind, const char *rest, const char *attr, char *v, size_t size)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
-		return -ENODATA;
+	if (foreign_here(rest, attr))
+		return -ENOTSUP;
+	char *path;
+	enum xa_target t = xattr_target(kind, rest, &path);
+	if (t != XA_REAL)
+		return t == XA_NONE && fs_xattr_foreign(attr) ? -ENOTSUP : -ENODATA;
 	ssize_t n = lgetxattr(path, attr, v, size);
 	free(path);
 	return n < 0 ? -errno : (int)n;
 }
 
+/* The scratch folder's names, without security.* and system.* (jobs/ itself). */
+static int list_user_names(const char *path, char *list, size_t size)
+{
+	ssize_t n = llistxattr(path, NULL, 0);
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	char *all = xmalloc((size_t)n);
+	n = llistxattr(path, all, (size_t)n);
+	int r = n < 0 ? -errno : 0;
+	buf_t b;
+	buf_init(&b);
+	for (ssize_t i = 0; r == 0 && i < n; i += (ssize_t)strlen(all + i) + 1)
+		if (!fs_xattr_foreign(all + i))
+			buf_add(&b, all + i, strlen(all + i) + 1);
+	if (r == 0)
+		r = fs_xattr_reply(b.data ? b.data : "", b.len, list, size);
+	buf_free(&b);
+	free(all);
+	return r;
+}
+
 static int listxattr_k(enum job_kind kind, const char *rest, char *list, size_t size)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
+	char *path;
+	if (xattr_target(kind, rest, &path) != XA_REAL)
 		return 0;
-	ssize_t n = llistxattr(path, list, size);
+	ssize_t n = *rest ? llistxattr(path, list, size) : list_user_names(path, list, size);
+	int r = n < 0 && *rest ? -errno : (int)n;
 	free(path);
-	return n < 0 ? -errno : (int)n;
+	return r;
 }
 
 static int setxattr_k(enum job_kind kind, const char *rest, const char *attr, const char *v,
 		      size_t size, int flags)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
-		return answer == 1 ? 0 : -ENOTSUP;
+	if (foreign_here(rest, attr))
+		return -ENOTSUP;
+	char *path;
+	enum xa_target t = xattr_target(kind, rest, &path);
+	if (t != XA_REAL)
+		return t == XA_GHOST ? 0 : -ENOTSUP;
 	int r = lsetxattr(path, attr, v, size, flags) < 0 ? -errno : 0;
 	free(path);
 	return r;
@@ -997,10 +1198,12 @@ static int setxattr_k(enum job_kind kind, const char *rest, const char *attr, co
 
 static int removexattr_k(enum job_kind kind, const char *rest, const char *attr)
 {
-	int answer;
-	char *path = xattr_target(kind, rest, &answer);
-	if (!path)
-		return answer == 1 ? 0 : -ENOTSUP;
+	if (foreign_here(rest, attr))
+		return -ENOTSUP;
+	char *path;
+	enum xa_target t = xattr_target(kind, rest, &path);
+	if (t != XA_REAL)
+		return t == XA_GHOST ? 0 : -ENOTSUP;
 	int r = lremovexattr(path, attr) < 0 ? -errno : 0;
 	free(path);
 	return r;
@@ -1019,6 +1222,7 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	static int prefix##_getattr(const char *r, struct stat *st) { return getattr_k(KIND, r, st); } \
 	static int prefix##_readdir(const char *r, void *b, fuse_fill_dir_t f)                 \
 	{ return readdir_k(KIND, r, b, f); }                                                   \
+	static void *prefix##_opendir(const char *r) { return opendir_k(KIND, r); }           \
 	static int prefix##_open(const char *r, struct fuse_file_info *fi, struct fs_handle *h) \
 	{ return open_k(KIND, r, fi, h); }                                                     \
 	static int prefix##_create(const char *r, mode_t m, struct fuse_file_info *fi,         \
@@ -1049,6 +1253,8 @@ static int mkdir_k(enum job_kind kind, const char *rest, mode_t mode)
 	{ return removexattr_k(KIND, r, n); }                                                  \
 	const struct fs_subtree fs_##prefix##_tree = {                                         \
 		.getattr = prefix##_getattr, .readdir = prefix##_readdir,                      \
+		.opendir = prefix##_opendir, .readdir_at = jdir_readdir_at,                    \
+		.closedir = jdir_closedir,                                                     \
 		.open = prefix##_open, .create = prefix##_create, .read = read_k, .write = write_k,           \
 		.flush = flush_k, .release = release_k, .fsync = fsync_k, .truncate = prefix##_truncate,            \
 		.utimens = prefix##_utimens, .chmod = prefix##_chmod, .chown = prefix##_chown, \

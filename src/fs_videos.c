@@ -120,8 +120,12 @@ struct vdir {
 	struct dirent *held;  /* an entry the last reply had no room for */
 };
 
-void *fs_videos_opendir(void)
+/* videos/ is listed through an open directory of the downloads folder, its
+ * entries' own offsets passed on (NULL: not there yet, list it the plain way). */
+static void *vid_opendir(const char *rest)
 {
+	if (*rest)
+		return NULL;
 	DIR *d = opendir(model_downloads_dir());
 	if (!d)
 		return NULL;
@@ -130,7 +134,7 @@ void *fs_videos_opendir(void)
 	return v;
 }
 
-void fs_videos_closedir(void *dir)
+static void vid_closedir(void *dir)
 {
 	struct vdir *v = dir;
 	if (!v)
@@ -143,7 +147,7 @@ void fs_videos_closedir(void *dir)
  * after it (d_off), so the kernel's next request says where to go on. The
  * entry that did not fit is kept for that request (no seekdir, no second
  * getdents of the same block). */
-int fs_videos_readdir_at(void *dir, off_t off, void *buf, fuse_fill_dir_t filler)
+static int vid_readdir_at(void *dir, off_t off, void *buf, fuse_fill_dir_t filler)
 {
 	struct vdir *v = dir;
 	if (!v->held || off != v->next) {
@@ -407,6 +411,9 @@ static int vid_removexattr(const char *rest, const char *name)
 const struct fs_subtree fs_videos_tree = {
 	.getattr = vid_getattr,
 	.readdir = vid_readdir,
+	.opendir = vid_opendir,
+	.readdir_at = vid_readdir_at,
+	.closedir = vid_closedir,
 	.open = vid_open,
 	.create = vid_create,
 	.mkdir = vid_mkdir,

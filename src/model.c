@@ -982,6 +982,26 @@ char **model_job_names(enum job_kind kind)
 	return out;
 }
 
+char **model_job_names_mtimes(enum job_kind kind, double **mtimes)
+{
+	model_lock();
+	size_t n = 0;
+	for (struct job *j = m.jobs; j; j = j->next)
+		n += j->kind == kind;
+	char **out = xcalloc(n + 1, sizeof *out);
+	double *mt = xcalloc(n + 1, sizeof *mt);
+	size_t k = 0;
+	for (struct job *j = m.jobs; j; j = j->next) {
+		if (j->kind == kind) {
+			mt[k] = j->mtime;
+			out[k++] = xstrdup(j->name);
+		}
+	}
+	model_unlock();
+	*mtimes = mt;
+	return out;
+}
+
 bool model_job_exists(enum job_kind kind, const char *name)
 {
 	model_lock();

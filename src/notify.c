@@ -176,9 +176,20 @@ static void wake_polls(const char *path)
 	free(woken);
 }
 
-void notify_changed(const char *path)
+void notify_invalidated(const char *path)
 {
 	wake_polls(path);
+}
+
+static _Atomic(bool (*)(const char *)) pending_check;
+
+void notify_set_pending_check(bool (*pending)(const char *path))
+{
+	atomic_store(&pending_check, pending);
+}
+
+void notify_changed(const char *path)
+{
 	pthread_mutex_lock(&n.lock);
 	if (n.running && !n.stop) {
 		if (n.n_changed == 0 && n.n_modified == 0)
@@ -362,8 +373,10 @@ void notify_poll(const char *path, const void *owner, const char *seen, size_t s
 
 	char *data = NULL;
 	size_t len = 0;
-	bool changed = model_job_file(kind, name, file, &data, &len) < 0 ||
-		       len != seen_len || (len && memcmp(data, seen, len) != 0);
+	bool (*pending)(const char *) = atomic_load(&pending_check);
+	bool changed = !(pending && pending(path)) &&
+		       (model_job_file(kind, name, file, &data, &len) < 0 ||
+			len != seen_len || (len && memcmp(data, seen, len) != 0));
 	free(data);
 	free(name);
 	if (changed) {
