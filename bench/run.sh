@@ -46,7 +46,7 @@ step() {
 if ((QUICK)); then
 	step scale.sh -s "1000 5000" -r 3
 	step jobs.sh -j 200 -r 11
-	step read.sh -s 134217728 -r 2
+	step read.sh -s 134217728 -r 2 -w 3
 	step download.sh -s 134217728 -r 2
 	step burst.sh -n 200 -g 5
 	step mount.sh -d 900 -R 100 -v 5000
