@@ -11,7 +11,7 @@
 # round (so none always comes first); cold rounds drop the page cache before
 # every read (sync; echo 3 > /proc/sys/vm/drop_caches: needs root and a
 # writable /proc/sys, skipped otherwise), warm rounds come after one read of
-# each. Prints median MB/s (10^6 bytes per second), the ratios of the medians,
+# each, and so do cold ones (with the cache dropped: see below). Prints median MB/s (10^6 bytes per second), the ratios of the medians,
 # and the median and range of the per-round ratio to the floor (a round's three
 # reads are seconds apart, so that ratio sees the least of the machine's drift).
 
@@ -86,9 +86,14 @@ def timed(argv):
 
 for method in ("cat", "dd"):
     for cache, runs in (("cold", cold_runs if cold else 0), ("warm", warm_runs)):
-        if cache == "warm":
-            for _, path in files:
-                timed(cmds[method](path))
+        # one untimed read of each first: warm, to fill the caches; cold, so
+        # the first reader does not pay alone for memory the VM has handed
+        # back to its host (a first cold read after mounting took 2 s of the
+        # daemon's CPU in memcpy, floor or sora2fs alike; the next ones 0.3 s)
+        for _, path in files:
+            if cache == "cold":
+                drop()
+            timed(cmds[method](path))
         for r in range(runs):
             for i in range(len(files)):
                 label, path = files[(r + i) % len(files)]
