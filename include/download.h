@@ -15,6 +15,7 @@ struct download {
 	char *dir;
 	char *tmp;    /* dir/.sora2fs-PID-N.part */
 	char *name;   /* final file name */
+	int replaced_fd; /* the video a replacing commit put aside, or -1 */
 };
 
 /* Create the hidden temporary file. 0 or -errno. */
@@ -24,6 +25,10 @@ int download_open(const char *dir, const char *name, struct download *d);
  * -EEXIST leaves the temp file for another try with download_rename_to().
  * Other failures: -EBADMSG with *err, temp file removed. */
 int download_commit(struct download *d, off_t expected, bool replace, char **err);
+/* After a commit that replaced a video: let the old one go. Freeing a big
+ * file's blocks and pages takes a while (0.26 s for 1 GiB), so the commit only
+ * holds it open and the caller calls this once the new video is shown. */
+void download_drop_replaced(struct download *d);
 /* After -EEXIST: try again under another name (no new check). */
 int download_rename_to(struct download *d, const char *name);
 /* Give up: close and remove the temp file. */

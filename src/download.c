@@ -23,6 +23,7 @@
 int download_open(const char *dir, const char *name, struct download *d)
 {
 	memset(d, 0, sizeof *d);
+	d->replaced_fd = -1;
 	d->dir = xstrdup(dir);
 	d->name = xstrdup(name);
 	/* A short hidden name: NAME.mp4 may already use all 255 bytes. */
@@ -38,6 +39,7 @@ int download_open(const char *dir, const char *name, struct download *d)
 	return 0;
 }
 
+/* Everything but the replaced video (download_drop_replaced). */
 static void release(struct download *d)
 {
 	if (d->fd >= 0)
@@ -45,8 +47,17 @@ static void release(struct download *d)
 	free(d->dir);
 	free(d->tmp);
 	free(d->name);
+	int replaced = d->replaced_fd;
 	memset(d, 0, sizeof *d);
 	d->fd = -1;
+	d->replaced_fd = replaced;
+}
+
+void download_drop_replaced(struct download *d)
+{
+	if (d->replaced_fd >= 0)
+		close(d->replaced_fd);
+	d->replaced_fd = -1;
 }
 
 void download_abort(struct download *d)
@@ -54,6 +65,7 @@ void download_abort(struct download *d)
 	if (d->tmp)
 		unlink(d->tmp);
 	release(d);
+	download_drop_replaced(d);
 }
 
 static int sync_dir(const char *dir)
@@ -70,10 +82,19 @@ static int place(struct download *d, bool replace)
 {
 	char *final = xasprintf("%s/%s", d->dir, d->name);
 	int r;
-	if (replace)
+	if (replace) {
+		/* the rename would free the old video's blocks and pages before the
+		 * new one is shown: keep it open, let it go after (a crash meanwhile
+		 * leaves an orphan inode, which ext4 frees at the next mount) */
+		int old = open(final, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		r = rename(d->tmp, final) < 0 ? -errno : 0;
-	else
+		if (old >= 0 && r == 0 && d->replaced_fd < 0)
+			d->replaced_fd = old;
+		else if (old >= 0)
+			close(old);
+	} else {
 		r = renameat2(AT_FDCWD, d->tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0 ? -errno : 0;
+	}
 	free(final);
 	if (r == 0) {
 		sync_dir(d->dir);

@@ -234,6 +234,7 @@ static struct xfer *xfer_new(enum xfer_type t, unsigned serial, int host_idx)
 	x->serial = serial;
 	x->host_idx = host_idx;
 	x->dl.fd = -1;
+	x->dl.replaced_fd = -1;
 	return x;
 }
 
@@ -937,6 +938,8 @@ static void finish_download(unsigned serial, struct xfer *x, const struct http_r
 			download_trouble(j, err ? err : "cannot move the video into place");
 	}
 	model_unlock();
+	/* the new video is shown: now free the one it replaced */
+	download_drop_replaced(&x->dl);
 	free(err);
 }
 

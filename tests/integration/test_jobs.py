@@ -390,6 +390,34 @@ def test_redownload(mount, sim):
     assert sim.tasks_created() == 1
 
 
+@pytest.mark.sim(video_size=3_000_001)
+def test_redownload_lets_the_replaced_video_go(mount, sim):
+    # A size that is no multiple of the 128 KiB write pieces: the last piece
+    # is written at the end. The replaced video is held open across the rename
+    # and closed once the new one is shown, not kept.
+    drop(mount.mnt, "cat.txt", "a cat\n")
+    wait_status(mount.mnt, "cat", "succeeded")
+    on_disk = mount.downloads / "cat.mp4"
+    before = os.stat(on_disk)
+    assert ctl(mount.mnt, "cat", "redownload") == 0
+    wait_for(lambda: os.stat(on_disk).st_ino != before.st_ino, 10, "the file to be replaced")
+    wait_status(mount.mnt, "cat", "succeeded")
+    data = readb(mount.videos / "cat.mp4")
+    assert len(data) == 3_000_001
+    mp4_boxes(data)
+
+    def old_closed():
+        fds = f"/proc/{mount.proc.pid}/fd"
+        for fd in os.listdir(fds):
+            try:
+                if os.readlink(f"{fds}/{fd}").endswith(" (deleted)"):
+                    return False
+            except FileNotFoundError:
+                pass  # closed meanwhile
+        return True
+    wait_for(old_closed, 5, "the replaced video to be closed")
+
+
 def test_unknown_ctl_command(mount):
     mount.expect_log(r"frobnicate|ctl|unknown")
     drop(mount.mnt, "cat.txt", "a cat\n")
