@@ -23,6 +23,7 @@
 
 #define POLL_PLAN_MIN 1.0      /* never poll one task more often */
 #define POLL_PLAN_DENSE 3.0    /* near and after the estimated finish */
+#define POLL_PLAN_MARGIN 0.5   /* first answer near the finish: poll this long after the estimate */
 #define POLL_PLAN_FIRST 8.0    /* first poll after the submit */
 #define POLL_PLAN_FAR 0.7      /* far from the finish: wait this share of the estimate */
 #define POLL_PLAN_CAP 60.0     /* longest wait when poll_interval is not set */
