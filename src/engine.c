@@ -68,6 +68,7 @@ static struct {
 	char **inval;
 	size_t n_inval, cap_inval;
 	struct acct_req *acct;
+	struct accepted *accepted; /* accepted submits whose record landed */
 } e = { .qlock = PTHREAD_MUTEX_INITIALIZER };
 
 /* --- hosts ---------------------------------------------------------------- */
@@ -323,10 +324,9 @@ static void submit_after_cancel(struct job *j, enum fsm_event ev, const char *id
 	}
 }
 
-static void handle_submit_answer(struct job *j, int host_idx, const struct http_result *res)
+static void handle_submit_answer(struct job *j, int host_idx, enum fsm_event ev,
+				 const char *id, const char *why)
 {
-	char *id = NULL, *why = NULL;
-	enum fsm_event ev = classify_submit(res, &id, &why);
 	const char *hosts[2];
 	int n = host_list(hosts);
 	if (j->status == ST_CANCELLED) {
@@ -363,8 +363,86 @@ static void handle_submit_answer(struct job *j, int host_idx, const struct http_
 			   "created and billed. Check your account, then write retry to ctl to "
 			   "submit again.", why);
 	}
-	free(id);
-	free(why);
+}
+
+/* The submit's answer, classified, with the job still busy. Lock held. */
+static void finish_submit(unsigned serial, int host_idx, bool sent, enum fsm_event ev,
+			  const char *id, const char *why)
+{
+	struct job *j = job_by_serial(serial);
+	if (!j) {
+		if (ev == EV_SUBMIT_ACCEPTED)
+			log_warn("a job was forgotten while its submit was on the way, and the API "
+				 "created task %s for it; it is not followed", id);
+		else
+			log_info("a job was forgotten while its submit was on the way (%s); "
+				 "nothing is sent again", why);
+		return;
+	}
+	j->busy = false;
+	if (sent)
+		failpoint("submit-answered");
+	handle_submit_answer(j, host_idx, ev, id, why);
+}
+
+/* An accepted submit whose record (id, running) is being written: the engine
+ * goes on meanwhile, and finishes it (finish_accepted) once it is on disk. */
+struct accepted {
+	unsigned serial;
+	int host_idx;
+	char *id, *why;
+	int rc;
+	struct accepted *next;
+};
+
+static void accepted_free(struct accepted *a)
+{
+	free(a->id);
+	free(a->why);
+	free(a);
+}
+
+/* Writer thread: the accepted record landed (or could not be written: the
+ * job goes on as before, and its next save tries again). */
+static void accepted_saved(int rc, void *ctx)
+{
+	struct accepted *a = ctx;
+	a->rc = rc;
+	if (rc < 0)
+		log_error("the record of task %s could not be saved: %s", a->id, strerror(-rc));
+	pthread_mutex_lock(&e.qlock);
+	bool stopped = !e.http; /* the engine stopped meanwhile: the record says it */
+	if (!stopped) {
+		a->next = e.accepted;
+		e.accepted = a;
+		http_wakeup(e.http);
+	}
+	pthread_mutex_unlock(&e.qlock);
+	if (stopped)
+		accepted_free(a);
+}
+
+/* Engine thread, lock not held: the accepted submits now on disk. */
+static void finish_accepted(void)
+{
+	pthread_mutex_lock(&e.qlock);
+	struct accepted *list = e.accepted;
+	e.accepted = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	if (!list)
+		return;
+	model_lock();
+	while (list) {
+		struct accepted *a = list;
+		list = a->next;
+		struct job *j = job_by_serial(a->serial);
+		if (j)
+			job_accepted_landed(j, a->rc);
+		if (!atomic_load(&e.stop))
+			finish_submit(a->serial, a->host_idx, true, EV_SUBMIT_ACCEPTED, a->id, a->why);
+		accepted_free(a);
+	}
+	model_unlock();
 }
 
 static void on_submit(const struct http_result *res, void *ctx)
@@ -374,41 +452,31 @@ static void on_submit(const struct http_result *res, void *ctx)
 		free(x);
 		return; /* state stays "sending": unknown after restart, by design */
 	}
-	/* An accepted task is on disk (id, running) before anyone can see it: a
-	 * crash right after must not lose track of a billed task. */
-	char *acc_id = NULL, *acc_why = NULL;
-	if (classify_submit(res, &acc_id, &acc_why) == EV_SUBMIT_ACCEPTED) {
-		struct writer_wait saved;
-		writer_wait_init(&saved);
-		model_lock();
-		struct job *aj = job_by_serial(x->serial);
-		bool queued = aj && job_save_accepted(aj, acc_id, &saved) == 0;
-		model_unlock();
-		if (!queued)
-			writer_wait_done(0, &saved); /* nothing to wait for */
-		writer_wait(&saved);
-	}
-	free(acc_id);
-	free(acc_why);
+	char *id = NULL, *why = NULL;
+	enum fsm_event ev = classify_submit(res, &id, &why);
 	model_lock();
-	struct job *j = job_by_serial(x->serial);
-	if (!j) {
-		char *id = NULL, *why = NULL;
-		if (classify_submit(res, &id, &why) == EV_SUBMIT_ACCEPTED)
-			log_warn("a job was forgotten while its submit was on the way, and the API "
-				 "created task %s for it; it is not followed", id);
-		else
-			log_info("a job was forgotten while its submit was on the way (%s); "
-				 "nothing is sent again", why);
-		free(id);
-		free(why);
-	} else {
-		j->busy = false;
-		if (res->sent)
-			failpoint("submit-answered");
-		handle_submit_answer(j, x->host_idx, res);
+	/* An accepted task is on disk (id, running) before anyone can see it: a
+	 * crash right after must not lose track of a billed task. The job stays
+	 * busy until then; the engine does not wait (a burst's 1,000 answers
+	 * share the writer's groups). */
+	struct job *j = ev == EV_SUBMIT_ACCEPTED ? job_by_serial(x->serial) : NULL;
+	if (j) {
+		struct accepted *a = xcalloc(1, sizeof *a);
+		a->serial = x->serial;
+		a->host_idx = x->host_idx;
+		a->id = id;
+		a->why = why;
+		if (job_save_accepted(j, id, accepted_saved, a) == 0) {
+			model_unlock();
+			free(x);
+			return;
+		}
+		free(a);
 	}
+	finish_submit(x->serial, x->host_idx, res->sent, ev, id, why);
 	model_unlock();
+	free(id);
+	free(why);
 	free(x);
 }
 
@@ -962,6 +1030,7 @@ static void *engine_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&e.stop)) {
+		finish_accepted();
 		model_lock();
 		double next = schedule();
 		double lists = model_save_lists_locked(false);
@@ -1012,8 +1081,20 @@ void engine_stop(void)
 	model_set_change_hook(NULL);
 	model_set_wake_hook(NULL);
 	/* account callers still waiting get an error from the aborted transfers */
-	http_free(e.http);
+	pthread_mutex_lock(&e.qlock);
+	http_t *h = e.http;
 	e.http = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	http_free(h);
+	pthread_mutex_lock(&e.qlock);
+	struct accepted *left = e.accepted;
+	e.accepted = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	while (left) {
+		struct accepted *a = left;
+		left = a->next;
+		accepted_free(a);
+	}
 	drain_account_requests(fail_account_stopping);
 	flush_invalidations();
 }
