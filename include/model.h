@@ -199,6 +199,9 @@ const char *job_reserve_video_again(struct job *j);
 void job_set_host(struct job *j, const char *host);
 /* EV_DOWNLOAD_DONE: the video is in place (downloads/<j->video>): history, succeeded. */
 int job_set_video_done(struct job *j);
+/* The same for n jobs whose videos are in place (one history save); a job
+ * the machine refuses is left as it is. */
+void job_set_videos_done(struct job **js, size_t n, double when);
 /* Report a change of the job's directory to the change hook (after unlock). */
 void job_changed(struct job *j);
 /* Changes are collected while the lock is held and delivered by model_unlock(). */

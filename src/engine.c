@@ -69,6 +69,7 @@ static struct {
 	size_t n_inval, cap_inval;
 	struct acct_req *acct;
 	struct accepted *accepted; /* accepted submits whose record landed */
+	struct done_dl *done;      /* downloads of this turn, newest first (engine thread) */
 } e = { .qlock = PTHREAD_MUTEX_INITIALIZER };
 
 /* --- hosts ---------------------------------------------------------------- */
@@ -671,47 +672,113 @@ static void start_download(struct job *j)
 	log_debug("%s: downloading to %s", j->name, name);
 }
 
-/* Check, fsync and rename the video without the model's lock (a 1 GiB video
- * takes a while); the job stays busy meanwhile. Lock not held on entry or exit. */
-static void finish_download(unsigned serial, struct xfer *x, const struct http_result *res,
-			    bool replace)
+/* Downloads that arrived in one engine turn, placed together after it
+ * (finish_downloads). */
+struct done_dl {
+	unsigned serial;
+	struct xfer *x;
+	off_t length;
+	bool replace;
+	int r;
+	char *err;
+	struct done_dl *next;
+};
+
+/* The job's video failed or was placed (r), its busy flag released. Lock held. */
+static void download_outcome(struct job *j, int r, const char *err)
 {
-	char *err = NULL;
-	/* the record naming the reserved file is on disk before the file is */
+	j->busy = false;
+	if (r == 0 && j->status != ST_DOWNLOADING)
+		log_warn("jobs/%s: the video was saved as %s while the job became %s",
+			 j->name, j->video, job_status_name(j->status));
+	else if (r < 0)
+		download_trouble(j, err ? err : "cannot move the video into place");
+}
+
+/* Check, fsync and rename the videos of one turn without the model's lock (a
+ * 1 GiB video takes a while); their jobs stay busy meanwhile. In steps over
+ * all of them, so a burst of small videos costs a few journal commits, not
+ * three per video: the records naming the reserved files are on disk first
+ * (one writer_flush), then every video is checked and its writeback started,
+ * fsynced, renamed, and the folder fsynced once; then, with the lock, one
+ * history save for all and each job's record (job_set_videos_done).
+ * Lock not held on entry or exit. */
+static void finish_downloads(void)
+{
+	struct done_dl *list = NULL;
+	while (e.done) { /* back into arrival order */
+		struct done_dl *d = e.done;
+		e.done = d->next;
+		d->next = list;
+		list = d;
+	}
+	if (!list)
+		return;
 	writer_flush();
-	int r = download_commit(&x->dl, res->content_length, replace, &err);
+	for (struct done_dl *d = list; d; d = d->next)
+		d->r = download_check(&d->x->dl, d->length, &d->err);
+	for (struct done_dl *d = list; d; d = d->next)
+		if (d->r == 0)
+			d->r = download_sync(&d->x->dl, &d->err);
+	bool placed = false;
+	for (struct done_dl *d = list; d; d = d->next) {
+		if (d->r < 0)
+			continue;
+		d->r = download_place(&d->x->dl, d->replace, &d->err);
+		for (int tries = 0; d->r == -EEXIST && tries < 3; tries++) {
+			/* someone put a file of that name there meanwhile: pick another */
+			model_lock();
+			struct job *j = job_by_serial(d->serial);
+			char *name = j ? xstrdup(job_reserve_video_again(j)) : NULL;
+			model_unlock();
+			if (!name)
+				break;
+			writer_flush();
+			d->r = download_rename_to(&d->x->dl, name);
+			free(name);
+		}
+		if (d->r == -EEXIST)
+			download_abort(&d->x->dl);
+		if (d->r == 0) {
+			placed = true;
+			failpoint("video-renamed");
+		}
+	}
+	if (placed)
+		download_sync_dir(model_downloads_dir());
+
 	model_lock();
-	struct job *j = job_by_serial(serial);
-	for (int tries = 0; r == -EEXIST && j && tries < 3; tries++) {
-		/* someone put a file of that name there meanwhile: pick another */
-		char *name = xstrdup(job_reserve_video_again(j));
-		model_unlock();
-		writer_flush();
-		r = download_rename_to(&x->dl, name);
-		free(name);
-		model_lock();
-		j = job_by_serial(serial);
+	size_t n = 0, cap = 0;
+	struct job **ready = NULL;
+	for (struct done_dl *d = list; d; d = d->next) {
+		struct job *j = job_by_serial(d->serial);
+		if (!j) {
+			if (d->r == 0)
+				log_warn("a job was forgotten while its video was saved; the video "
+					 "stays in %s", model_downloads_dir());
+			continue;
+		}
+		if (d->r == 0 && j->status == ST_DOWNLOADING) {
+			j->busy = false;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				ready = xrealloc(ready, cap * sizeof *ready);
+			}
+			ready[n++] = j;
+		} else {
+			download_outcome(j, d->r, d->err);
+		}
 	}
-	if (r == -EEXIST)
-		download_abort(&x->dl);
-	if (r == 0)
-		failpoint("video-renamed");
-	if (!j) {
-		if (r == 0)
-			log_warn("a job was forgotten while its video was saved; the video stays in %s",
-				 model_downloads_dir());
-	} else {
-		j->busy = false;
-		if (r == 0 && j->status == ST_DOWNLOADING)
-			job_set_video_done(j);
-		else if (r == 0)
-			log_warn("jobs/%s: the video was saved as %s while the job became %s",
-				 j->name, j->video, job_status_name(j->status));
-		else
-			download_trouble(j, err ? err : "cannot move the video into place");
-	}
+	job_set_videos_done(ready, n, now_wall());
 	model_unlock();
-	free(err);
+	free(ready);
+	while (list) {
+		struct done_dl *d = list;
+		list = d->next;
+		free(d->err);
+		free(d->x);
+		free(d);
+	}
 }
 
 static void on_download(const struct http_result *res, void *ctx)
@@ -729,12 +796,15 @@ static void on_download(const struct http_result *res, void *ctx)
 		if (j)
 			j->busy = false;
 	} else if (res->curl_code == 0 && (res->status == 200 || res->status == 206)) {
-		bool replace = j->replace_video;
-		unsigned serial = j->serial;
-		/* busy stays true until finish_download has placed the file */
+		/* busy stays true until finish_downloads has placed the file */
+		struct done_dl *d = xcalloc(1, sizeof *d);
+		d->serial = j->serial;
+		d->x = x;
+		d->length = res->content_length;
+		d->replace = j->replace_video;
+		d->next = e.done;
+		e.done = d;
 		model_unlock();
-		finish_download(serial, x, res, replace);
-		free(x);
 		return;
 	} else {
 		j->busy = false;
@@ -1041,6 +1111,7 @@ static void *engine_main(void *arg)
 		flush_invalidations();
 		int ms = (int)(next * 1000);
 		http_run(e.http, ms < 5 ? 5 : ms > 1000 ? 1000 : ms);
+		finish_downloads();
 		flush_invalidations();
 	}
 	return NULL;

@@ -1784,27 +1784,52 @@ int job_set_video_done(struct job *j)
 	return job_set_video_done_at(j, now_wall());
 }
 
-/* History first, then the record: a crash between the two leaves a record
- * saying "downloading" next to a complete video, which the next mount keeps. */
+/* History first, then the records: a crash between the two leaves records
+ * saying "downloading" next to complete videos, which the next mount keeps.
+ * Many videos at once (a burst) share one history save: history.json holds
+ * every video, so saving it once per video was the burst's biggest write. */
+void job_set_videos_done(struct job **js, size_t n, double when)
+{
+	bool *ok = xcalloc(n ? n : 1, sizeof *ok);
+	struct fsm_out *o = xcalloc(n ? n : 1, sizeof *o);
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = job_check(js[i], EV_DOWNLOAD_DONE, &o[i]) == 0;
+		if (!ok[i])
+			continue;
+		struct job *j = js[i];
+		/* history: appended, in the Web Studio's format (history.c) */
+		char *p = job_prompt_text(j);
+		double start = j->started > 0 ? j->started : j->created;
+		history_record(m.hist, j->video, p, when, j->id, j->pid, j->url, when - start);
+		free(p);
+		queue_change("/videos/%s", j->video);
+		any = true;
+	}
+	if (any) {
+		save_history();
+		queue_change("/history.json");
+		queue_change("/videos");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		struct job *j = js[i];
+		j->progress = 100;
+		j->replace_video = false;
+		job_apply(j, EV_DOWNLOAD_DONE, &o[i], NULL);
+		log_info("jobs/%s: video ready: videos/%s", j->name, j->video);
+	}
+	free(ok);
+	free(o);
+}
+
 static int job_set_video_done_at(struct job *j, double when)
 {
 	struct fsm_out o;
 	int r = job_check(j, EV_DOWNLOAD_DONE, &o);
 	if (r < 0)
 		return r;
-	/* history: appended, in the Web Studio's format (history.c) */
-	char *p = job_prompt_text(j);
-	double start = j->started > 0 ? j->started : j->created;
-	history_record(m.hist, j->video, p, when, j->id, j->pid, j->url, when - start);
-	free(p);
-	save_history();
-	queue_change("/history.json");
-	queue_change("/videos");
-	queue_change("/videos/%s", j->video);
-
-	j->progress = 100;
-	j->replace_video = false;
-	job_apply(j, EV_DOWNLOAD_DONE, &o, NULL);
-	log_info("jobs/%s: video ready: videos/%s", j->name, j->video);
+	job_set_videos_done(&j, 1, when);
 	return 0;
 }
