@@ -34,7 +34,8 @@ void writer_stop(void);
 void writer_save(const char *path, char *data, size_t len, mode_t mode, bool sync,
 		 writer_done_fn done, void *ctx);
 /* Saves this thread queues while on are written before everything else
- * queued (their own group; the next group takes the rest, in order): for a
+ * queued (renamed first in the next group; a short rest of the queue joins
+ * that group after them, a long one waits for the group after): for a
  * writer waiting on them, such as a drop's close. Only for files nothing
  * else queued must precede (a new job's own records). */
 void writer_urgent(bool on);

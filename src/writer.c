@@ -67,16 +67,21 @@ void writer_urgent(bool on)
 }
 
 /* Lock held: detach the next group. Urgent items (a drop's close waits for
- * them) go first, as a group of their own, in the order they were queued;
- * the group after that takes everything, so the rest never starves. *all
- * says whether the whole queue was taken. */
+ * them) go first, in the order they were queued. When the rest of the queue
+ * is short (URGENT_COMPANY items at most) it joins them in the same group,
+ * after them: a group costs its journal commits more than its files, so a
+ * drop then waits for one group, not for the engine's and its own; a longer
+ * rest waits for the next group, which takes everything, so it never starves.
+ * *all says whether the whole queue was taken. */
+#define URGENT_COMPANY 8
+
 static struct item *take_group(bool *all)
 {
 	struct item *list = w.head;
 	*all = true;
 	if (w.n_urgent > 0 && !w.urgent_last) {
 		struct item *u = NULL, **ut = &u, **pp = &w.head, *prev = NULL;
-		bool rest = false;
+		size_t rest = 0;
 		while (*pp) {
 			struct item *q = *pp;
 			if (q->urgent) {
@@ -85,19 +90,21 @@ static struct item *take_group(bool *all)
 				*ut = q;
 				ut = &q->next;
 			} else {
-				rest = true;
+				rest++;
 				prev = q;
 				pp = &q->next;
 			}
 		}
 		w.tail = prev;
-		if (rest) {
+		w.n_urgent = 0;
+		if (rest <= URGENT_COMPANY) {
+			*ut = w.head; /* the short rest, in its order, after them */
+			w.head = w.tail = NULL;
+			w.urgent_last = false;
+		} else {
 			*all = false;
 			w.urgent_last = true;
-		} else {
-			w.head = w.tail = NULL;
 		}
-		w.n_urgent = 0;
 		return u;
 	}
 	w.urgent_last = false;
