@@ -29,8 +29,11 @@ struct cb {
 
 struct item {
 	char *path;
-	char *data;       /* NULL: unlink */
+	char *data;       /* NULL: unlink (or rendered from obj) */
 	size_t len;
+	void *obj;        /* rendered to data on the writer thread (writer_save_render) */
+	char *(*render)(const void *obj, size_t *len);
+	void (*obj_free)(void *obj);
 	mode_t mode;
 	bool sync;
 	bool unlink;
@@ -128,6 +131,8 @@ static void item_free(struct item *it)
 {
 	free(it->path);
 	free(it->data);
+	if (it->obj)
+		it->obj_free(it->obj);
 	free(it->cbs);
 	free(it->tmp);
 	free(it);
@@ -152,6 +157,11 @@ static int write_tmp(struct item *it)
 	it->tmp = xasprintf("%s/.%s.tmp.%ld.%u", dir, base_name(it->path), (long)getpid(),
 			    atomic_fetch_add(&counter, 1));
 	free(dir);
+	if (!it->data && it->obj) {
+		it->data = it->render(it->obj, &it->len);
+		if (!it->data)
+			return -ENOMEM;
+	}
 	it->fd = open(it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, it->mode & 07777);
 	if (it->fd < 0)
 		return -errno;
@@ -395,6 +405,20 @@ void writer_save(const char *path, char *data, size_t len, mode_t mode, bool syn
 	it->path = xstrdup(path);
 	it->data = data;
 	it->len = len;
+	it->mode = mode;
+	it->sync = sync;
+	enqueue(it, done, ctx);
+}
+
+void writer_save_render(const char *path, void *obj, char *(*render)(const void *obj, size_t *len),
+			void (*obj_free)(void *obj), mode_t mode, bool sync,
+			writer_done_fn done, void *ctx)
+{
+	struct item *it = xcalloc(1, sizeof *it);
+	it->path = xstrdup(path);
+	it->obj = obj;
+	it->render = render;
+	it->obj_free = obj_free;
 	it->mode = mode;
 	it->sync = sync;
 	enqueue(it, done, ctx);
