@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "failpoint.h"
@@ -58,6 +59,7 @@ static struct {
 	unsigned long files, groups;
 	unsigned long n_urgent;   /* urgent items queued */
 	bool urgent_last;         /* the last group took only urgent items */
+	double urgent_end;        /* when the last group with urgent items was done */
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER };
 
@@ -290,6 +292,34 @@ static void drain_inline(void)
 	}
 }
 
+/* Lock held, the queue not empty. In a stream of drops, the engine's records
+ * for one drop (its "sending" record) come just after that drop's group, and
+ * the next drop just after that: written at once, they are a group of their
+ * own that the next drop's close waits behind. So for LINGER seconds after a
+ * group with urgent items, items that are not urgent wait for the next
+ * urgent one and join its group (take_group): one group per drop, not two.
+ * true: woken (an item, stop, or the time is up): look again. */
+#define LINGER 0.002
+
+static bool linger_for_urgent(void)
+{
+	if (w.n_urgent > 0 || w.stop || w.urgent_end <= 0)
+		return false;
+	double left = w.urgent_end + LINGER - now_mono();
+	if (left <= 0)
+		return false;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long ns = ts.tv_nsec + (long)(left * 1e9);
+	ts.tv_sec += ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
+	unsigned long before = w.queued;
+	pthread_cond_timedwait(&w.cond, &w.lock, &ts);
+	if (w.queued == before && w.n_urgent == 0 && !w.stop)
+		w.urgent_end = 0; /* the time is up (or a spurious wake-up): write */
+	return true;
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -299,11 +329,14 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w.cond, &w.lock);
 		if (!w.head && w.stop)
 			break;
+		if (linger_for_urgent())
+			continue;
 		bool all;
 		unsigned long upto = w.queued;
 		struct item *list = take_group(&all);
 		pthread_mutex_unlock(&w.lock);
 
+		bool had_urgent = list && list->urgent;
 		commit_group(list);
 		unsigned long n = 0;
 		while (list) {
@@ -316,6 +349,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w.lock);
 		w.files += n;
 		w.groups++;
+		if (had_urgent)
+			w.urgent_end = now_mono();
 		if (all)
 			w.written = upto;
 		pthread_cond_broadcast(&w.done);
