@@ -6,7 +6,9 @@
  * 0.7 of the estimated remaining time (re-estimating at every answer, so an
  * estimate that is off by less than 1.4x never overshoots; progress that slows
  * near the end makes estimates short, not long), polls densely near and after
- * the estimate, and backs off with the elapsed time when the API gives no
+ * the estimate (the first answer that finds the task near its finish polls
+ * next just after the estimated finish, POLL_PLAN_MARGIN, when that comes
+ * before POLL_PLAN_DENSE), and backs off with the elapsed time when the API gives no
  * progress (missing, or stuck at 0 until a jump to 100).
  *
  *   struct poll_plan pp;
