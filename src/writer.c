@@ -73,12 +73,13 @@ void writer_urgent(bool on)
 
 /* Lock held: detach the next group. Urgent items (a drop's close waits for
  * them) go first, in the order they were queued. When the rest of the queue
- * is short (URGENT_COMPANY items at most) it joins them in the same group,
+ * is short (URGENT_COMPANY small items at most) it joins them in the same group,
  * after them: a group costs its journal commits more than its files, so a
  * drop then waits for one group, not for the engine's and its own; a longer
  * rest waits for the next group, which takes everything, so it never starves.
  * *all says whether the whole queue was taken. */
 #define URGENT_COMPANY 8
+#define COMPANY_MAX_BYTES 4096
 
 static struct item *take_group(bool *all)
 {
@@ -95,7 +96,9 @@ static struct item *take_group(bool *all)
 				*ut = q;
 				ut = &q->next;
 			} else {
-				rest++;
+				/* a big file (the Web Studio's lists, history) is not
+				 * company: a drop's close would wait for its writing */
+				rest += q->obj || q->len > COMPANY_MAX_BYTES ? URGENT_COMPANY + 1 : 1;
 				prev = q;
 				pp = &q->next;
 			}
