@@ -25,6 +25,15 @@ int download_open(const char *dir, const char *name, struct download *d);
  * -EEXIST leaves the temp file for another try with download_rename_to().
  * Other failures: -EBADMSG with *err, temp file removed. */
 int download_commit(struct download *d, off_t expected, bool replace, char **err);
+/* The same in steps, for many videos at once (engine.c): check all and
+ * start their writeback (download_check), fsync each (download_sync: one
+ * journal commit for all of them), rename each without the folder's fsync
+ * (download_place), then download_sync_dir once. Each step fails like
+ * download_commit, with the temp file removed (but -EEXIST). */
+int download_check(struct download *d, off_t expected, char **err);
+int download_sync(struct download *d, char **err);
+int download_place(struct download *d, bool replace, char **err);
+int download_sync_dir(const char *dir);
 /* After a commit that replaced a video: let the old one go. Freeing a big
  * file's blocks and pages takes a while (0.26 s for 1 GiB), so the commit only
  * holds it open and the caller calls this once the new video is shown. */

@@ -20,6 +20,7 @@
 #include "job_fsm.h"
 #include "options.h"
 #include "poll_plan.h"
+#include "writer.h"
 
 
 const char *job_status_name(enum job_status s);
@@ -59,6 +60,10 @@ struct job {
 	bool sending_durable;    /* ... and is there: the submit may go out */
 	unsigned sending_seq;    /* which save of the "sending" record that was */
 	int sending_host;        /* the host index it goes to */
+	char *accepted_text;     /* the accepted record job_save_accepted wrote, once it
+				    is on disk: job_set_submitted does not write it again */
+	double accepted_started; /* the start time that record holds */
+	char *pending_accepted;  /* that record while it is being written */
 	bool request_durable;    /* N.request.json is on disk */
 	bool request_queued;     /* ... or on its way */
 	char *body;              /* the submit body as text, built at the drop outside the
@@ -176,10 +181,11 @@ int job_eventf(struct job *j, enum fsm_event ev, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int job_set_submitting(struct job *j, const char *host);  /* EV_SLOT_FREE: SENDING, durable */
 /* Write the record as accepted with task id (running) before the answer is
- * applied: wait (without the lock) for wait, then job_set_submitted. 0, or
+ * applied: done(rc, ctx) runs on the writer thread once it is on disk; then
+ * job_accepted_landed (rc) and job_set_submitted, with the lock. 0, or
  * -EINVAL if the job is not sending (nothing queued). */
-struct writer_wait;
-int job_save_accepted(struct job *j, const char *id, struct writer_wait *wait);
+int job_save_accepted(struct job *j, const char *id, writer_done_fn done, void *ctx);
+void job_accepted_landed(struct job *j, int rc);
 int job_set_submitted(struct job *j, const char *id);     /* EV_SUBMIT_ACCEPTED */
 /* EV_POLL_SUCCEEDED with these results. Videos go to downloading. */
 int job_set_upstream_success(struct job *j, const char *url, const char *pid,
@@ -198,6 +204,9 @@ const char *job_reserve_video_again(struct job *j);
 void job_set_host(struct job *j, const char *host);
 /* EV_DOWNLOAD_DONE: the video is in place (downloads/<j->video>): history, succeeded. */
 int job_set_video_done(struct job *j);
+/* The same for n jobs whose videos are in place (one history save); a job
+ * the machine refuses is left as it is. */
+void job_set_videos_done(struct job **js, size_t n, double when);
 /* Report a change of the job's directory to the change hook (after unlock). */
 void job_changed(struct job *j);
 /* Changes are collected while the lock is held and delivered by model_unlock(). */

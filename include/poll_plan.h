@@ -6,7 +6,9 @@
  * 0.7 of the estimated remaining time (re-estimating at every answer, so an
  * estimate that is off by less than 1.4x never overshoots; progress that slows
  * near the end makes estimates short, not long), polls densely near and after
- * the estimate, and backs off with the elapsed time when the API gives no
+ * the estimate (the first answer that finds the task near its finish polls
+ * next just after the estimated finish, POLL_PLAN_MARGIN, when that comes
+ * before POLL_PLAN_DENSE), and backs off with the elapsed time when the API gives no
  * progress (missing, or stuck at 0 until a jump to 100).
  *
  *   struct poll_plan pp;
@@ -23,6 +25,7 @@
 
 #define POLL_PLAN_MIN 1.0      /* never poll one task more often */
 #define POLL_PLAN_DENSE 3.0    /* near and after the estimated finish */
+#define POLL_PLAN_MARGIN 0.5   /* first answer near the finish: poll this long after the estimate */
 #define POLL_PLAN_FIRST 8.0    /* first poll after the submit */
 #define POLL_PLAN_FAR 0.7      /* far from the finish: wait this share of the estimate */
 #define POLL_PLAN_CAP 60.0     /* longest wait when poll_interval is not set */

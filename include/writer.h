@@ -33,8 +33,17 @@ void writer_stop(void);
  * done (may be NULL) runs on the writer thread with 0 or -errno. */
 void writer_save(const char *path, char *data, size_t len, mode_t mode, bool sync,
 		 writer_done_fn done, void *ctx);
+/* The same for a big file whose text takes a while to produce: obj (taken,
+ * freed with obj_free) is rendered to text by render on the writer thread,
+ * outside every lock (the Web Studio's lists and history, with thousands of
+ * entries, were printed under the model's lock). render returns malloc'd text
+ * or NULL (-ENOMEM to done). */
+void writer_save_render(const char *path, void *obj, char *(*render)(const void *obj, size_t *len),
+			void (*obj_free)(void *obj), mode_t mode, bool sync,
+			writer_done_fn done, void *ctx);
 /* Saves this thread queues while on are written before everything else
- * queued (their own group; the next group takes the rest, in order): for a
+ * queued (renamed first in the next group; a short rest of the queue joins
+ * that group after them, a long one waits for the group after): for a
  * writer waiting on them, such as a drop's close. Only for files nothing
  * else queued must precede (a new job's own records). */
 void writer_urgent(bool on);

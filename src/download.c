@@ -78,7 +78,7 @@ static int sync_dir(const char *dir)
 	return r;
 }
 
-static int place(struct download *d, bool replace)
+static int place(struct download *d, bool replace, bool dirsync)
 {
 	char *final = xasprintf("%s/%s", d->dir, d->name);
 	int r;
@@ -97,7 +97,8 @@ static int place(struct download *d, bool replace)
 	}
 	free(final);
 	if (r == 0) {
-		sync_dir(d->dir);
+		if (dirsync)
+			sync_dir(d->dir);
 		free(d->tmp);
 		d->tmp = NULL;
 		release(d);
@@ -105,19 +106,31 @@ static int place(struct download *d, bool replace)
 	return r;
 }
 
-int download_commit(struct download *d, off_t expected, bool replace, char **err)
+int download_check(struct download *d, off_t expected, char **err)
 {
 	int r = mp4_check_fd(d->fd, expected, err);
 	if (r < 0) {
 		download_abort(d);
 		return -EBADMSG;
 	}
+	/* only started here: download_sync waits */
+	(void)sync_file_range(d->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
+int download_sync(struct download *d, char **err)
+{
 	if (fsync(d->fd) < 0) {
 		*err = xasprintf("cannot save the video: %s", strerror(errno));
 		download_abort(d);
 		return -EIO;
 	}
-	r = place(d, replace);
+	return 0;
+}
+
+static int place_or_abort(struct download *d, bool replace, bool dirsync, char **err)
+{
+	int r = place(d, replace, dirsync);
 	if (r < 0 && r != -EEXIST) {
 		*err = xasprintf("cannot move the video into place: %s", strerror(-r));
 		download_abort(d);
@@ -125,9 +138,29 @@ int download_commit(struct download *d, off_t expected, bool replace, char **err
 	return r;
 }
 
+int download_place(struct download *d, bool replace, char **err)
+{
+	return place_or_abort(d, replace, false, err);
+}
+
+int download_sync_dir(const char *dir)
+{
+	return sync_dir(dir);
+}
+
+int download_commit(struct download *d, off_t expected, bool replace, char **err)
+{
+	int r = download_check(d, expected, err);
+	if (r == 0)
+		r = download_sync(d, err);
+	if (r == 0)
+		r = place_or_abort(d, replace, true, err);
+	return r;
+}
+
 int download_rename_to(struct download *d, const char *name)
 {
 	free(d->name);
 	d->name = xstrdup(name);
-	return place(d, false);
+	return place(d, false, true);
 }

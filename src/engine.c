@@ -88,6 +88,8 @@ static struct {
 	size_t n_flushing, flushed;
 	struct acct_req *acct;
 	struct xfer *streams;      /* open streamed submits (engine thread only) */
+	struct accepted *accepted; /* accepted submits whose record landed */
+	struct done_dl *done;      /* downloads of this turn, newest first (engine thread) */
 } e = { .qlock = PTHREAD_MUTEX_INITIALIZER };
 
 /* --- hosts ---------------------------------------------------------------- */
@@ -309,22 +311,25 @@ static bool stream_wanted(const struct job *j, const struct xfer *x)
 }
 
 /* The first task object with an id: the submit was accepted. Written to disk
- * before it is applied, as on_submit does. Returns whether to keep reading. */
+ * before it is applied, as on_submit does (here waited for: the stream goes
+ * on only once the task is on record). Returns whether to keep reading. */
 static bool stream_accept(struct xfer *x, const char *id)
 {
 	struct writer_wait saved;
 	writer_wait_init(&saved);
 	model_lock();
 	struct job *aj = job_by_serial(x->serial);
-	bool queued = aj && job_save_accepted(aj, id, &saved) == 0;
+	bool queued = aj && job_save_accepted(aj, id, writer_wait_done, &saved) == 0;
 	model_unlock();
 	if (!queued)
 		writer_wait_done(0, &saved);
-	writer_wait(&saved);
+	int rc = writer_wait(&saved);
 
 	bool keep = false;
 	model_lock();
 	struct job *j = job_by_serial(x->serial);
+	if (j && queued)
+		job_accepted_landed(j, rc);
 	if (!j) {
 		log_warn("a job was forgotten while its submit was on the way, and the API "
 			 "created task %s for it; it is not followed", id);
@@ -605,10 +610,9 @@ static void submit_after_cancel(struct job *j, enum fsm_event ev, const char *id
 	}
 }
 
-static void handle_submit_answer(struct job *j, int host_idx, const struct http_result *res)
+static void handle_submit_answer(struct job *j, int host_idx, enum fsm_event ev,
+				 const char *id, const char *why)
 {
-	char *id = NULL, *why = NULL;
-	enum fsm_event ev = classify_submit(res, &id, &why);
 	const char *hosts[2];
 	int n = host_list(hosts);
 	if (j->status == ST_CANCELLED) {
@@ -645,8 +649,86 @@ static void handle_submit_answer(struct job *j, int host_idx, const struct http_
 			   "created and billed. Check your account, then write retry to ctl to "
 			   "submit again.", why);
 	}
-	free(id);
-	free(why);
+}
+
+/* The submit's answer, classified, with the job still busy. Lock held. */
+static void finish_submit(unsigned serial, int host_idx, bool sent, enum fsm_event ev,
+			  const char *id, const char *why)
+{
+	struct job *j = job_by_serial(serial);
+	if (!j) {
+		if (ev == EV_SUBMIT_ACCEPTED)
+			log_warn("a job was forgotten while its submit was on the way, and the API "
+				 "created task %s for it; it is not followed", id);
+		else
+			log_info("a job was forgotten while its submit was on the way (%s); "
+				 "nothing is sent again", why);
+		return;
+	}
+	j->busy = false;
+	if (sent)
+		failpoint("submit-answered");
+	handle_submit_answer(j, host_idx, ev, id, why);
+}
+
+/* An accepted submit whose record (id, running) is being written: the engine
+ * goes on meanwhile, and finishes it (finish_accepted) once it is on disk. */
+struct accepted {
+	unsigned serial;
+	int host_idx;
+	char *id, *why;
+	int rc;
+	struct accepted *next;
+};
+
+static void accepted_free(struct accepted *a)
+{
+	free(a->id);
+	free(a->why);
+	free(a);
+}
+
+/* Writer thread: the accepted record landed (or could not be written: the
+ * job goes on as before, and its next save tries again). */
+static void accepted_saved(int rc, void *ctx)
+{
+	struct accepted *a = ctx;
+	a->rc = rc;
+	if (rc < 0)
+		log_error("the record of task %s could not be saved: %s", a->id, strerror(-rc));
+	pthread_mutex_lock(&e.qlock);
+	bool stopped = !e.http; /* the engine stopped meanwhile: the record says it */
+	if (!stopped) {
+		a->next = e.accepted;
+		e.accepted = a;
+		http_wakeup(e.http);
+	}
+	pthread_mutex_unlock(&e.qlock);
+	if (stopped)
+		accepted_free(a);
+}
+
+/* Engine thread, lock not held: the accepted submits now on disk. */
+static void finish_accepted(void)
+{
+	pthread_mutex_lock(&e.qlock);
+	struct accepted *list = e.accepted;
+	e.accepted = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	if (!list)
+		return;
+	model_lock();
+	while (list) {
+		struct accepted *a = list;
+		list = a->next;
+		struct job *j = job_by_serial(a->serial);
+		if (j)
+			job_accepted_landed(j, a->rc);
+		if (!atomic_load(&e.stop))
+			finish_submit(a->serial, a->host_idx, true, EV_SUBMIT_ACCEPTED, a->id, a->why);
+		accepted_free(a);
+	}
+	model_unlock();
 }
 
 static void on_submit(const struct http_result *res, void *ctx)
@@ -665,41 +747,31 @@ static void on_submit(const struct http_result *res, void *ctx)
 		xfer_free(x);
 		return;
 	}
-	/* An accepted task is on disk (id, running) before anyone can see it: a
-	 * crash right after must not lose track of a billed task. */
-	char *acc_id = NULL, *acc_why = NULL;
-	if (classify_submit(res, &acc_id, &acc_why) == EV_SUBMIT_ACCEPTED) {
-		struct writer_wait saved;
-		writer_wait_init(&saved);
-		model_lock();
-		struct job *aj = job_by_serial(x->serial);
-		bool queued = aj && job_save_accepted(aj, acc_id, &saved) == 0;
-		model_unlock();
-		if (!queued)
-			writer_wait_done(0, &saved); /* nothing to wait for */
-		writer_wait(&saved);
-	}
-	free(acc_id);
-	free(acc_why);
+	char *id = NULL, *why = NULL;
+	enum fsm_event ev = classify_submit(res, &id, &why);
 	model_lock();
-	struct job *j = job_by_serial(x->serial);
-	if (!j) {
-		char *id = NULL, *why = NULL;
-		if (classify_submit(res, &id, &why) == EV_SUBMIT_ACCEPTED)
-			log_warn("a job was forgotten while its submit was on the way, and the API "
-				 "created task %s for it; it is not followed", id);
-		else
-			log_info("a job was forgotten while its submit was on the way (%s); "
-				 "nothing is sent again", why);
-		free(id);
-		free(why);
-	} else {
-		j->busy = false;
-		if (res->sent)
-			failpoint("submit-answered");
-		handle_submit_answer(j, x->host_idx, res);
+	/* An accepted task is on disk (id, running) before anyone can see it: a
+	 * crash right after must not lose track of a billed task. The job stays
+	 * busy until then; the engine does not wait (a burst's 1,000 answers
+	 * share the writer's groups). */
+	struct job *j = ev == EV_SUBMIT_ACCEPTED ? job_by_serial(x->serial) : NULL;
+	if (j) {
+		struct accepted *a = xcalloc(1, sizeof *a);
+		a->serial = x->serial;
+		a->host_idx = x->host_idx;
+		a->id = id;
+		a->why = why;
+		if (job_save_accepted(j, id, accepted_saved, a) == 0) {
+			model_unlock();
+			xfer_free(x);
+			return;
+		}
+		free(a);
 	}
+	finish_submit(x->serial, x->host_idx, res->sent, ev, id, why);
 	model_unlock();
+	free(id);
+	free(why);
 	xfer_free(x);
 }
 
@@ -898,49 +970,115 @@ static void start_download(struct job *j)
 	log_debug("%s: downloading to %s", j->name, name);
 }
 
-/* Check, fsync and rename the video without the model's lock (a 1 GiB video
- * takes a while); the job stays busy meanwhile. Lock not held on entry or exit. */
-static void finish_download(unsigned serial, struct xfer *x, const struct http_result *res,
-			    bool replace)
+/* Downloads that arrived in one engine turn, placed together after it
+ * (finish_downloads). */
+struct done_dl {
+	unsigned serial;
+	struct xfer *x;
+	off_t length;
+	bool replace;
+	int r;
+	char *err;
+	struct done_dl *next;
+};
+
+/* The job's video failed or was placed (r), its busy flag released. Lock held. */
+static void download_outcome(struct job *j, int r, const char *err)
 {
-	char *err = NULL;
-	/* the record naming the reserved file is on disk before the file is */
+	j->busy = false;
+	if (r == 0 && j->status != ST_DOWNLOADING)
+		log_warn("jobs/%s: the video was saved as %s while the job became %s",
+			 j->name, j->video, job_status_name(j->status));
+	else if (r < 0)
+		download_trouble(j, err ? err : "cannot move the video into place");
+}
+
+/* Check, fsync and rename the videos of one turn without the model's lock (a
+ * 1 GiB video takes a while); their jobs stay busy meanwhile. In steps over
+ * all of them, so a burst of small videos costs a few journal commits, not
+ * three per video: the records naming the reserved files are on disk first
+ * (one writer_flush), then every video is checked and its writeback started,
+ * fsynced, renamed, and the folder fsynced once; then, with the lock, one
+ * history save for all and each job's record (job_set_videos_done).
+ * Lock not held on entry or exit. */
+static void finish_downloads(void)
+{
+	struct done_dl *list = NULL;
+	while (e.done) { /* back into arrival order */
+		struct done_dl *d = e.done;
+		e.done = d->next;
+		d->next = list;
+		list = d;
+	}
+	if (!list)
+		return;
 	writer_flush();
-	int r = download_commit(&x->dl, res->content_length, replace, &err);
+	for (struct done_dl *d = list; d; d = d->next)
+		d->r = download_check(&d->x->dl, d->length, &d->err);
+	for (struct done_dl *d = list; d; d = d->next)
+		if (d->r == 0)
+			d->r = download_sync(&d->x->dl, &d->err);
+	bool placed = false;
+	for (struct done_dl *d = list; d; d = d->next) {
+		if (d->r < 0)
+			continue;
+		d->r = download_place(&d->x->dl, d->replace, &d->err);
+		for (int tries = 0; d->r == -EEXIST && tries < 3; tries++) {
+			/* someone put a file of that name there meanwhile: pick another */
+			model_lock();
+			struct job *j = job_by_serial(d->serial);
+			char *name = j ? xstrdup(job_reserve_video_again(j)) : NULL;
+			model_unlock();
+			if (!name)
+				break;
+			writer_flush();
+			d->r = download_rename_to(&d->x->dl, name);
+			free(name);
+		}
+		if (d->r == -EEXIST)
+			download_abort(&d->x->dl);
+		if (d->r == 0) {
+			placed = true;
+			failpoint("video-renamed");
+		}
+	}
+	if (placed)
+		download_sync_dir(model_downloads_dir());
+
 	model_lock();
-	struct job *j = job_by_serial(serial);
-	for (int tries = 0; r == -EEXIST && j && tries < 3; tries++) {
-		/* someone put a file of that name there meanwhile: pick another */
-		char *name = xstrdup(job_reserve_video_again(j));
-		model_unlock();
-		writer_flush();
-		r = download_rename_to(&x->dl, name);
-		free(name);
-		model_lock();
-		j = job_by_serial(serial);
+	size_t n = 0, cap = 0;
+	struct job **ready = NULL;
+	for (struct done_dl *d = list; d; d = d->next) {
+		struct job *j = job_by_serial(d->serial);
+		if (!j) {
+			if (d->r == 0)
+				log_warn("a job was forgotten while its video was saved; the video "
+					 "stays in %s", model_downloads_dir());
+			continue;
+		}
+		if (d->r == 0 && j->status == ST_DOWNLOADING) {
+			j->busy = false;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				ready = xrealloc(ready, cap * sizeof *ready);
+			}
+			ready[n++] = j;
+		} else {
+			download_outcome(j, d->r, d->err);
+		}
 	}
-	if (r == -EEXIST)
-		download_abort(&x->dl);
-	if (r == 0)
-		failpoint("video-renamed");
-	if (!j) {
-		if (r == 0)
-			log_warn("a job was forgotten while its video was saved; the video stays in %s",
-				 model_downloads_dir());
-	} else {
-		j->busy = false;
-		if (r == 0 && j->status == ST_DOWNLOADING)
-			job_set_video_done(j);
-		else if (r == 0)
-			log_warn("jobs/%s: the video was saved as %s while the job became %s",
-				 j->name, j->video, job_status_name(j->status));
-		else
-			download_trouble(j, err ? err : "cannot move the video into place");
-	}
+	job_set_videos_done(ready, n, now_wall());
 	model_unlock();
-	/* the new video is shown: now free the one it replaced */
-	download_drop_replaced(&x->dl);
-	free(err);
+	free(ready);
+	while (list) {
+		struct done_dl *d = list;
+		list = d->next;
+		/* the new video is shown: now free the one it replaced */
+		download_drop_replaced(&d->x->dl);
+		free(d->err);
+		xfer_free(d->x);
+		free(d);
+	}
 }
 
 static void on_download(const struct http_result *res, void *ctx)
@@ -958,12 +1096,15 @@ static void on_download(const struct http_result *res, void *ctx)
 		if (j)
 			j->busy = false;
 	} else if (res->curl_code == 0 && (res->status == 200 || res->status == 206)) {
-		bool replace = j->replace_video;
-		unsigned serial = j->serial;
-		/* busy stays true until finish_download has placed the file */
+		/* busy stays true until finish_downloads has placed the file */
+		struct done_dl *d = xcalloc(1, sizeof *d);
+		d->serial = j->serial;
+		d->x = x;
+		d->length = res->content_length;
+		d->replace = j->replace_video;
+		d->next = e.done;
+		e.done = d;
 		model_unlock();
-		finish_download(serial, x, res, replace);
-		free(x);
 		return;
 	} else {
 		j->busy = false;
@@ -1259,6 +1400,7 @@ static void *engine_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&e.stop)) {
+		finish_accepted();
 		model_lock();
 		double next = schedule();
 		double lists = model_save_lists_locked(false);
@@ -1270,6 +1412,7 @@ static void *engine_main(void *arg)
 		flush_invalidations();
 		int ms = (int)(next * 1000);
 		http_run(e.http, ms < 5 ? 5 : ms > 1000 ? 1000 : ms);
+		finish_downloads();
 		flush_invalidations();
 	}
 	return NULL;
@@ -1319,8 +1462,20 @@ void engine_stop(void)
 	model_set_wake_hook(NULL);
 	notify_set_pending_check(NULL);
 	/* account callers still waiting get an error from the aborted transfers */
-	http_free(e.http);
+	pthread_mutex_lock(&e.qlock);
+	http_t *h = e.http;
 	e.http = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	http_free(h);
+	pthread_mutex_lock(&e.qlock);
+	struct accepted *left = e.accepted;
+	e.accepted = NULL;
+	pthread_mutex_unlock(&e.qlock);
+	while (left) {
+		struct accepted *a = left;
+		left = a->next;
+		accepted_free(a);
+	}
 	drain_account_requests(fail_account_stopping);
 	flush_invalidations();
 }

@@ -265,6 +265,8 @@ static void job_free(struct job *j)
 	free(j->pid);
 	free(j->character_id);
 	free(j->video);
+	free(j->accepted_text);
+	free(j->pending_accepted);
 	free(j);
 }
 
@@ -1452,6 +1454,34 @@ static void active_add(struct job *j)
 	lists_changed(true, true);
 }
 
+static char *record_text(const cJSON *rec)
+{
+	char *t = cJSON_PrintUnformatted(rec);
+	char *out = xstrdup(t);
+	cJSON_free(t);
+	return out;
+}
+
+/* The accepted answer applied: is the record now exactly the one
+ * job_save_accepted wrote and the writer reported on disk? (Then writing it
+ * again is one fsync per task for nothing.) */
+static bool accepted_on_disk(struct job *j, enum fsm_event ev)
+{
+	char *had = j->accepted_text;
+	j->accepted_text = NULL;
+	if (ev != EV_SUBMIT_ACCEPTED || !had) {
+		free(had);
+		return false;
+	}
+	cJSON *rec = job_record_state(j);
+	char *now = record_text(rec);
+	cJSON_Delete(rec);
+	bool same = strcmp(had, now) == 0;
+	free(had);
+	free(now);
+	return same;
+}
+
 /* Store the machine's answer and do its actions. error: the job's new error
  * text, or NULL to let the rule decide (notes, clearing, or unchanged). */
 static void job_apply(struct job *j, enum fsm_event ev, const struct fsm_out *o,
@@ -1521,8 +1551,10 @@ static void job_apply(struct job *j, enum fsm_event ev, const struct fsm_out *o,
 		wake_engine();
 	if (a & ACT_DELETE)
 		return; /* the caller unlinks the job and deletes its record */
-	if (a & ACT_SAVE)
+	if ((a & ACT_SAVE) && !accepted_on_disk(j, ev))
 		job_save(j, true);
+	else if (a & ACT_SAVE)
+		; /* job_save_accepted wrote this very record, and it is on disk */
 	else if (changed || error)
 		job_save(j, false);
 	if (changed || (a & ACT_SAVE))
@@ -1666,7 +1698,7 @@ int job_set_submitting(struct job *j, const char *host)
 	return 0;
 }
 
-int job_save_accepted(struct job *j, const char *id, struct writer_wait *wait)
+int job_save_accepted(struct job *j, const char *id, writer_done_fn done, void *ctx)
 {
 	if (j->status != ST_QUEUED || j->submit != SUBMIT_SENDING)
 		return -EINVAL;
@@ -1677,14 +1709,28 @@ int job_save_accepted(struct job *j, const char *id, struct writer_wait *wait)
 	j->submit = SUBMIT_ACCEPTED;
 	j->status = ST_RUNNING;
 	j->started = now_wall();
+	j->accepted_started = j->started;
 	cJSON *rec = job_record_state(j);
 	j->id = old_id;
 	j->submit = SUBMIT_SENDING;
 	j->status = ST_QUEUED;
 	j->started = old_started;
-	studio_save_job(j->serial, rec, true, writer_wait_done, wait);
+	free(j->pending_accepted);
+	j->pending_accepted = record_text(rec);
+	free(j->accepted_text);
+	j->accepted_text = NULL;
+	studio_save_job(j->serial, rec, true, done, ctx);
 	cJSON_Delete(rec);
 	return 0;
+}
+
+void job_accepted_landed(struct job *j, int rc)
+{
+	free(j->accepted_text);
+	j->accepted_text = rc == 0 ? j->pending_accepted : NULL;
+	if (rc < 0)
+		free(j->pending_accepted);
+	j->pending_accepted = NULL;
 }
 
 int job_set_submitted(struct job *j, const char *id)
@@ -1694,7 +1740,9 @@ int job_set_submitted(struct job *j, const char *id)
 	if (r < 0)
 		return r;
 	set_str(&j->id, id);
-	j->started = now_wall();
+	/* the time the accepted record holds, so that record is this one */
+	j->started = j->accepted_started > 0 ? j->accepted_started : now_wall();
+	j->accepted_started = 0;
 	cJSON_free(j->body); /* sent for good */
 	j->body = NULL;
 	job_apply(j, EV_SUBMIT_ACCEPTED, &o, NULL);
@@ -1760,27 +1808,52 @@ int job_set_video_done(struct job *j)
 	return job_set_video_done_at(j, now_wall());
 }
 
-/* History first, then the record: a crash between the two leaves a record
- * saying "downloading" next to a complete video, which the next mount keeps. */
+/* History first, then the records: a crash between the two leaves records
+ * saying "downloading" next to complete videos, which the next mount keeps.
+ * Many videos at once (a burst) share one history save: history.json holds
+ * every video, so saving it once per video was the burst's biggest write. */
+void job_set_videos_done(struct job **js, size_t n, double when)
+{
+	bool *ok = xcalloc(n ? n : 1, sizeof *ok);
+	struct fsm_out *o = xcalloc(n ? n : 1, sizeof *o);
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = job_check(js[i], EV_DOWNLOAD_DONE, &o[i]) == 0;
+		if (!ok[i])
+			continue;
+		struct job *j = js[i];
+		/* history: appended, in the Web Studio's format (history.c) */
+		char *p = job_prompt_text(j);
+		double start = j->started > 0 ? j->started : j->created;
+		history_record(m.hist, j->video, p, when, j->id, j->pid, j->url, when - start);
+		free(p);
+		queue_change("/videos/%s", j->video);
+		any = true;
+	}
+	if (any) {
+		save_history();
+		queue_change("/history.json");
+		queue_change("/videos");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		struct job *j = js[i];
+		j->progress = 100;
+		j->replace_video = false;
+		job_apply(j, EV_DOWNLOAD_DONE, &o[i], NULL);
+		log_info("jobs/%s: video ready: videos/%s", j->name, j->video);
+	}
+	free(ok);
+	free(o);
+}
+
 static int job_set_video_done_at(struct job *j, double when)
 {
 	struct fsm_out o;
 	int r = job_check(j, EV_DOWNLOAD_DONE, &o);
 	if (r < 0)
 		return r;
-	/* history: appended, in the Web Studio's format (history.c) */
-	char *p = job_prompt_text(j);
-	double start = j->started > 0 ? j->started : j->created;
-	history_record(m.hist, j->video, p, when, j->id, j->pid, j->url, when - start);
-	free(p);
-	save_history();
-	queue_change("/history.json");
-	queue_change("/videos");
-	queue_change("/videos/%s", j->video);
-
-	j->progress = 100;
-	j->replace_video = false;
-	job_apply(j, EV_DOWNLOAD_DONE, &o, NULL);
-	log_info("jobs/%s: video ready: videos/%s", j->name, j->video);
+	job_set_videos_done(&j, 1, when);
 	return 0;
 }

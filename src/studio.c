@@ -194,12 +194,24 @@ int studio_save(enum studio_file f, const cJSON *json)
 	return r;
 }
 
+static char *render_json(const void *obj, size_t *len)
+{
+	return json_text(obj, len);
+}
+
+static void free_json(void *obj)
+{
+	cJSON_Delete(obj);
+}
+
+/* A copy is made here (under the caller's lock) and printed by the writer
+ * thread: printing history.json's thousands of numbers took milliseconds. */
 void studio_save_queued(enum studio_file f, const cJSON *json, writer_done_fn done, void *ctx)
 {
-	size_t len;
-	char *text = json_text(json, &len);
-	if (text)
-		writer_save(st.files[f], text, len, f == SF_CONFIG ? 0600 : 0644, true, done, ctx);
+	cJSON *copy = cJSON_Duplicate(json, 1);
+	if (copy)
+		writer_save_render(st.files[f], copy, render_json, free_json,
+				   f == SF_CONFIG ? 0600 : 0644, true, done, ctx);
 	else if (done)
 		done(-ENOMEM, ctx);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "failpoint.h"
@@ -29,8 +30,11 @@ struct cb {
 
 struct item {
 	char *path;
-	char *data;       /* NULL: unlink */
+	char *data;       /* NULL: unlink (or rendered from obj) */
 	size_t len;
+	void *obj;        /* rendered to data on the writer thread (writer_save_render) */
+	char *(*render)(const void *obj, size_t *len);
+	void (*obj_free)(void *obj);
 	mode_t mode;
 	bool sync;
 	bool unlink;
@@ -39,6 +43,7 @@ struct item {
 	size_t n_cbs;
 	/* during a group commit */
 	char *tmp;
+	int fd;
 	int rc;
 	struct item *next;
 };
@@ -54,6 +59,7 @@ static struct {
 	unsigned long files, groups;
 	unsigned long n_urgent;   /* urgent items queued */
 	bool urgent_last;         /* the last group took only urgent items */
+	double urgent_end;        /* when the last group with urgent items was done */
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER };
 
@@ -66,16 +72,22 @@ void writer_urgent(bool on)
 }
 
 /* Lock held: detach the next group. Urgent items (a drop's close waits for
- * them) go first, as a group of their own, in the order they were queued;
- * the group after that takes everything, so the rest never starves. *all
- * says whether the whole queue was taken. */
+ * them) go first, in the order they were queued. When the rest of the queue
+ * is short (URGENT_COMPANY small items at most) it joins them in the same group,
+ * after them: a group costs its journal commits more than its files, so a
+ * drop then waits for one group, not for the engine's and its own; a longer
+ * rest waits for the next group, which takes everything, so it never starves.
+ * *all says whether the whole queue was taken. */
+#define URGENT_COMPANY 8
+#define COMPANY_MAX_BYTES 4096
+
 static struct item *take_group(bool *all)
 {
 	struct item *list = w.head;
 	*all = true;
 	if (w.n_urgent > 0 && !w.urgent_last) {
 		struct item *u = NULL, **ut = &u, **pp = &w.head, *prev = NULL;
-		bool rest = false;
+		size_t rest = 0;
 		while (*pp) {
 			struct item *q = *pp;
 			if (q->urgent) {
@@ -84,19 +96,23 @@ static struct item *take_group(bool *all)
 				*ut = q;
 				ut = &q->next;
 			} else {
-				rest = true;
+				/* a big file (the Web Studio's lists, history) is not
+				 * company: a drop's close would wait for its writing */
+				rest += q->obj || q->len > COMPANY_MAX_BYTES ? URGENT_COMPANY + 1 : 1;
 				prev = q;
 				pp = &q->next;
 			}
 		}
 		w.tail = prev;
-		if (rest) {
+		w.n_urgent = 0;
+		if (rest <= URGENT_COMPANY) {
+			*ut = w.head; /* the short rest, in its order, after them */
+			w.head = w.tail = NULL;
+			w.urgent_last = false;
+		} else {
 			*all = false;
 			w.urgent_last = true;
-		} else {
-			w.head = w.tail = NULL;
 		}
-		w.n_urgent = 0;
 		return u;
 	}
 	w.urgent_last = false;
@@ -120,6 +136,8 @@ static void item_free(struct item *it)
 {
 	free(it->path);
 	free(it->data);
+	if (it->obj)
+		it->obj_free(it->obj);
 	free(it->cbs);
 	free(it->tmp);
 	free(it);
@@ -133,7 +151,10 @@ static void add_cb(struct item *it, writer_done_fn fn, void *ctx)
 	it->cbs[it->n_cbs++] = (struct cb){ fn, ctx };
 }
 
-/* Write the temp file (and fsync it when sync). */
+#define SYNC_SLICE 64
+
+/* Write the temp file and start its writeback (sync); the fd stays open for
+ * the fsync pass. */
 static int write_tmp(struct item *it)
 {
 	static atomic_uint counter;
@@ -141,30 +162,66 @@ static int write_tmp(struct item *it)
 	it->tmp = xasprintf("%s/.%s.tmp.%ld.%u", dir, base_name(it->path), (long)getpid(),
 			    atomic_fetch_add(&counter, 1));
 	free(dir);
-	int fd = open(it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, it->mode & 07777);
-	if (fd < 0)
+	if (!it->data && it->obj) {
+		it->data = it->render(it->obj, &it->len);
+		if (!it->data)
+			return -ENOMEM;
+	}
+	it->fd = open(it->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, it->mode & 07777);
+	if (it->fd < 0)
 		return -errno;
-	int rc = write_all(fd, it->data, it->len);
-	if (rc == 0 && fchmod(fd, it->mode & 07777) < 0)
+	int rc = write_all(it->fd, it->data, it->len);
+	if (rc == 0 && fchmod(it->fd, it->mode & 07777) < 0)
 		rc = -errno;
-	if (rc == 0 && it->sync && fsync(fd) < 0)
+	/* only a start: the fsync pass waits (see commit_group) */
+	if (rc == 0 && it->sync)
+		(void)sync_file_range(it->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return rc;
+}
+
+/* The fsync of a temp file written by write_tmp, and its close. */
+static int sync_tmp(struct item *it)
+{
+	int rc = it->rc;
+	if (it->fd < 0)
+		return rc;
+	if (rc == 0 && it->sync && fsync(it->fd) < 0)
 		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
+	if (close(it->fd) < 0 && rc == 0)
 		rc = -errno;
+	it->fd = -1;
 	if (rc < 0)
 		unlink(it->tmp);
 	return rc;
 }
 
-/* One group: temp files, renames in order, one fsync per directory. */
+/* One group: temp files, renames in order, one fsync per directory.
+ *
+ * Every temp file is written and its writeback started before the first
+ * fsync: the filesystem then allocates them all in one journal transaction,
+ * the first fsync commits it and the others find their data on disk and that
+ * transaction committed (ext4: one journal commit for the group's files, not
+ * one per file; 3-4 ms each on this disk). Then the renames, in order, and
+ * one fsync of each directory. Nothing is renamed before every temp file of
+ * the group is durable, so the order promise (writer.h) holds. */
 static void commit_group(struct item *list)
 {
-	for (struct item *it = list; it; it = it->next) {
-		if (it->unlink)
-			continue;
-		it->rc = write_tmp(it);
-		if (it->rc == 0)
-			failpoint2("tmp:", base_name(it->path));
+	/* in slices of SYNC_SLICE files, so a big group stays within the fd limit */
+	for (struct item *from = list; from;) {
+		struct item *to = from;
+		for (int n = 0; to && n < SYNC_SLICE; to = to->next, n++) {
+			to->fd = -1;
+			if (!to->unlink)
+				to->rc = write_tmp(to);
+		}
+		for (struct item *it = from; it != to; it = it->next) {
+			if (it->unlink)
+				continue;
+			it->rc = sync_tmp(it);
+			if (it->rc == 0)
+				failpoint2("tmp:", base_name(it->path));
+		}
+		from = to;
 	}
 	char **dirs = NULL;
 	size_t n_dirs = 0;
@@ -238,6 +295,34 @@ static void drain_inline(void)
 	}
 }
 
+/* Lock held, the queue not empty. In a stream of drops, the engine's records
+ * for one drop (its "sending" record) come just after that drop's group, and
+ * the next drop just after that: written at once, they are a group of their
+ * own that the next drop's close waits behind. So for LINGER seconds after a
+ * group with urgent items, items that are not urgent wait for the next
+ * urgent one and join its group (take_group): one group per drop, not two.
+ * true: woken (an item, stop, or the time is up): look again. */
+#define LINGER 0.002
+
+static bool linger_for_urgent(void)
+{
+	if (w.n_urgent > 0 || w.stop || w.urgent_end <= 0)
+		return false;
+	double left = w.urgent_end + LINGER - now_mono();
+	if (left <= 0)
+		return false;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long ns = ts.tv_nsec + (long)(left * 1e9);
+	ts.tv_sec += ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
+	unsigned long before = w.queued;
+	pthread_cond_timedwait(&w.cond, &w.lock, &ts);
+	if (w.queued == before && w.n_urgent == 0 && !w.stop)
+		w.urgent_end = 0; /* the time is up (or a spurious wake-up): write */
+	return true;
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -247,11 +332,14 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w.cond, &w.lock);
 		if (!w.head && w.stop)
 			break;
+		if (linger_for_urgent())
+			continue;
 		bool all;
 		unsigned long upto = w.queued;
 		struct item *list = take_group(&all);
 		pthread_mutex_unlock(&w.lock);
 
+		bool had_urgent = list && list->urgent;
 		commit_group(list);
 		unsigned long n = 0;
 		while (list) {
@@ -264,6 +352,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w.lock);
 		w.files += n;
 		w.groups++;
+		if (had_urgent)
+			w.urgent_end = now_mono();
 		if (all)
 			w.written = upto;
 		pthread_cond_broadcast(&w.done);
@@ -353,6 +443,20 @@ void writer_save(const char *path, char *data, size_t len, mode_t mode, bool syn
 	it->path = xstrdup(path);
 	it->data = data;
 	it->len = len;
+	it->mode = mode;
+	it->sync = sync;
+	enqueue(it, done, ctx);
+}
+
+void writer_save_render(const char *path, void *obj, char *(*render)(const void *obj, size_t *len),
+			void (*obj_free)(void *obj), mode_t mode, bool sync,
+			writer_done_fn done, void *ctx)
+{
+	struct item *it = xcalloc(1, sizeof *it);
+	it->path = xstrdup(path);
+	it->obj = obj;
+	it->render = render;
+	it->obj_free = obj_free;
 	it->mode = mode;
 	it->sync = sync;
 	enqueue(it, done, ctx);

@@ -115,6 +115,94 @@ static void test_failure_reported(void)
 	free(r);
 }
 
+static char *render_text(const void *obj, size_t *len)
+{
+	char *t = xasprintf("rendered %s\n", (const char *)obj);
+	*len = strlen(t);
+	return t;
+}
+
+/* More files than one fsync slice (64), one of them rendered on the writer
+ * thread: all in place, in one group, no temp file left. */
+static void test_slices_and_render(void)
+{
+	unsigned long f0, g0, f1, g1;
+	writer_counts(&f0, &g0);
+	char *paths[100];
+	for (int i = 0; i < 100; i++) {
+		char *n = xasprintf("s%d.json", i);
+		paths[i] = in_tmp(n);
+		free(n);
+		writer_save(paths[i], xasprintf("%d\n", i), (size_t)snprintf(NULL, 0, "%d\n", i),
+			    0600, true, NULL, NULL);
+	}
+	char *r = in_tmp("render.json");
+	struct seen s = { 0, 1 };
+	writer_save_render(r, xstrdup("list"), render_text, free, 0644, true, done, &s);
+	CHECK_INT_EQ(writer_start(), 0);
+	writer_flush();
+	writer_counts(&f1, &g1);
+	CHECK_INT_EQ((int)(f1 - f0), 101);
+	CHECK_INT_EQ((int)(g1 - g0), 1);
+	CHECK_INT_EQ(s.calls, 1);
+	CHECK_INT_EQ(s.rc, 0);
+	for (int i = 0; i < 100; i++) {
+		char *t = slurp(paths[i]);
+		char *want = xasprintf("%d\n", i);
+		CHECK_STR_EQ(t, want);
+		free(t);
+		free(want);
+		free(paths[i]);
+	}
+	char *t = slurp(r);
+	CHECK_STR_EQ(t, "rendered list\n");
+	free(t);
+	free(r);
+	CHECK_INT_EQ(count_tmp(), 0);
+	writer_stop();
+}
+
+/* An urgent save (a drop's) takes a short rest of small files into its group,
+ * but not a big rendered one: that waits for the next group. */
+static void test_urgent_company(void)
+{
+	unsigned long f0, g0, f1, g1;
+	char *a = in_tmp("u-rest.json"), *b = in_tmp("u-drop.json"), *c = in_tmp("u-list.json");
+	writer_counts(&f0, &g0);
+	writer_save(a, xstrdup("r\n"), 2, 0600, true, NULL, NULL);
+	writer_urgent(true);
+	writer_save(b, xstrdup("d\n"), 2, 0600, true, NULL, NULL);
+	writer_urgent(false);
+	CHECK_INT_EQ(writer_start(), 0);
+	writer_flush();
+	writer_counts(&f1, &g1);
+	CHECK_INT_EQ((int)(f1 - f0), 2);
+	CHECK_INT_EQ((int)(g1 - g0), 1); /* one group: the drop, then the rest */
+	writer_stop();
+
+	writer_counts(&f0, &g0);
+	writer_save(a, xstrdup("r2\n"), 3, 0600, true, NULL, NULL);
+	writer_save_render(c, xstrdup("big"), render_text, free, 0644, true, NULL, NULL);
+	writer_urgent(true);
+	writer_save(b, xstrdup("d2\n"), 3, 0600, true, NULL, NULL);
+	writer_urgent(false);
+	CHECK_INT_EQ(writer_start(), 0);
+	writer_flush();
+	writer_counts(&f1, &g1);
+	CHECK_INT_EQ((int)(f1 - f0), 3);
+	CHECK_INT_EQ((int)(g1 - g0), 2); /* the drop alone, then the rest */
+	char *t = slurp(a);
+	CHECK_STR_EQ(t, "r2\n");
+	free(t);
+	t = slurp(c);
+	CHECK_STR_EQ(t, "rendered big\n");
+	free(t);
+	writer_stop();
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -122,6 +210,8 @@ int main(void)
 	RUN(test_inline_before_start);
 	RUN(test_coalesce_and_results);
 	RUN(test_failure_reported);
+	RUN(test_slices_and_render);
+	RUN(test_urgent_company);
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
