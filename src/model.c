@@ -931,9 +931,8 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 	c->pending = 2;
 	j->request_queued = true;
 	/* its close waits: the new job's own files go before the engine's */
-	writer_urgent(true);
+	writer_urgent(true); /* until its state is queued too: one group */
 	studio_save_job_request_text(j->serial, req_text, req_len, save_landed, c);
-	writer_urgent(false);
 	j->request_shown = shown_req;
 	if (r == 0) {
 		j->request = req;
@@ -955,7 +954,6 @@ int model_job_create(enum job_kind kind, const char *file_name, const char *data
 		r = -EINVAL;
 	}
 	*name = xstrdup(j->name);
-	writer_urgent(true);
 	save_state_part(j, true, c);
 	writer_urgent(false);
 	char *path = studio_job_path(j->serial);

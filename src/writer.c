@@ -39,6 +39,7 @@ struct item {
 	bool sync;
 	bool unlink;
 	bool urgent;      /* someone (a drop's close) waits for it: next group */
+	bool early;       /* urgent and new: renamed before the fsync pass */
 	struct cb *cbs;
 	size_t n_cbs;
 	/* during a group commit */
@@ -60,15 +61,31 @@ static struct {
 	unsigned long n_urgent;   /* urgent items queued */
 	bool urgent_last;         /* the last group took only urgent items */
 	double urgent_end;        /* when the last group with urgent items was done */
+	unsigned hold;            /* threads queueing urgent saves (writer_urgent) */
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER };
 
 static void (*_Atomic renamed_hook)(const char *path);
 static _Thread_local bool urgent_here;
 
+/* While a thread marks its saves urgent, the writer takes no group: a drop
+ * queues its request, its state and whatever its first event saves in a few
+ * microseconds under the model's lock, and they must land as one group, not
+ * as a group the writer happened to start with the first of them and
+ * another for the rest (two journal commits for the drop's close to wait for). */
 void writer_urgent(bool on)
 {
+	if (urgent_here == on)
+		return;
 	urgent_here = on;
+	pthread_mutex_lock(&w.lock);
+	if (on) {
+		w.hold++;
+	} else {
+		w.hold--;
+		pthread_cond_signal(&w.cond);
+	}
+	pthread_mutex_unlock(&w.lock);
 }
 
 /* Lock held: detach the next group. Urgent items (a drop's close waits for
@@ -191,8 +208,109 @@ static int sync_tmp(struct item *it)
 		rc = -errno;
 	it->fd = -1;
 	if (rc < 0)
-		unlink(it->tmp);
+		unlink(it->early ? it->path : it->tmp); /* an early one was new: nothing to keep */
 	return rc;
+}
+
+/* The directories of the items that pass (rc 0, synced or an unlink) and
+ * are picked by want (NULL: all), each once. */
+static size_t group_dirs(struct item *list, bool (*want)(const struct item *), char ***dirs)
+{
+	size_t n = 0;
+	*dirs = NULL;
+	for (struct item *it = list; it; it = it->next) {
+		if (it->rc != 0 || !(it->sync || it->unlink) || (want && !want(it)))
+			continue;
+		char *d = dir_of(it->path);
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = strcmp((*dirs)[i], d) == 0;
+		if (seen) {
+			free(d);
+		} else {
+			*dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
+			(*dirs)[n++] = d;
+		}
+	}
+	return n;
+}
+
+/* fsync each directory once; a failure fails the synced items in it that
+ * want picks. */
+static void sync_dirs(struct item *list, bool (*want)(const struct item *), char **dirs,
+		      size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = fsync_dir(dirs[i]);
+		if (r < 0) {
+			log_error("cannot sync folder %s: %s", dirs[i], strerror(-r));
+			for (struct item *it = list; it; it = it->next) {
+				char *d = dir_of(it->path);
+				if (it->rc == 0 && it->sync && (!want || want(it)) &&
+				    strcmp(d, dirs[i]) == 0)
+					it->rc = r;
+				free(d);
+			}
+		}
+		free(dirs[i]);
+	}
+	free(dirs);
+}
+
+static void rename_tmp(struct item *it)
+{
+	if (rename(it->tmp, it->path) < 0) {
+		it->rc = -errno;
+		unlink(it->tmp);
+		return;
+	}
+	void (*hook)(const char *) = atomic_load(&renamed_hook);
+	if (hook)
+		hook(it->path);
+	failpoint2("renamed:", base_name(it->path));
+}
+
+static void report(struct item *it)
+{
+	if (it->rc < 0)
+		log_error("cannot %s %s: %s", it->unlink ? "delete" : "write", it->path,
+			  strerror(-it->rc));
+	for (size_t i = 0; i < it->n_cbs; i++)
+		it->cbs[i].fn(it->rc, it->cbs[i].ctx);
+	it->n_cbs = 0;
+}
+
+static bool is_early(const struct item *it)
+{
+	return it->early;
+}
+
+static bool is_late(const struct item *it)
+{
+	return !it->early;
+}
+
+/* The early items of list from..to (synced): their directories synced and
+ * their waiters told. */
+static void report_early(struct item *from, struct item *to)
+{
+	/* group_dirs/sync_dirs walk to the end of the list: cut it here */
+	struct item *last = NULL;
+	for (struct item *it = from; it != to; it = it->next)
+		last = it;
+	if (!last)
+		return;
+	last->next = NULL;
+	char **dirs;
+	size_t n = group_dirs(from, is_early, &dirs);
+	if (n > 0)
+		sync_dirs(from, is_early, dirs, n);
+	else
+		free(dirs);
+	for (struct item *it = from; it; it = it->next)
+		if (it->early)
+			report(it);
+	last->next = to;
 }
 
 /* One group: temp files, renames in order, one fsync per directory.
@@ -203,76 +321,64 @@ static int sync_tmp(struct item *it)
  * transaction committed (ext4: one journal commit for the group's files, not
  * one per file; 3-4 ms each on this disk). Then the renames, in order, and
  * one fsync of each directory. Nothing is renamed before every temp file of
- * the group is durable, so the order promise (writer.h) holds. */
+ * the group is durable, so the order promise (writer.h) holds.
+ *
+ * One exception, for a drop's close: an urgent item whose file does not exist
+ * yet (a new job's own records, which nothing queued must precede) is renamed
+ * right after its temp file is written, so the fsync pass commits its data
+ * and its name in one journal commit, its directory is synced at once and its
+ * waiter told: one commit before the close returns, not two. The rename is
+ * still of a whole temp file (a crash of the daemon leaves the record whole
+ * or absent); a power cut before that fsync ended can leave the new name
+ * with the data not yet on disk, which only a record nobody was told about
+ * can be, and the loader puts a damaged record aside. */
 static void commit_group(struct item *list)
 {
+	bool any_early = false;
 	/* in slices of SYNC_SLICE files, so a big group stays within the fd limit */
 	for (struct item *from = list; from;) {
 		struct item *to = from;
 		for (int n = 0; to && n < SYNC_SLICE; to = to->next, n++) {
 			to->fd = -1;
-			if (!to->unlink)
-				to->rc = write_tmp(to);
-		}
-		for (struct item *it = from; it != to; it = it->next) {
-			if (it->unlink)
+			to->early = false;
+			if (to->unlink)
 				continue;
-			it->rc = sync_tmp(it);
-			if (it->rc == 0)
-				failpoint2("tmp:", base_name(it->path));
+			to->rc = write_tmp(to);
+			if (to->rc == 0 && to->urgent && to->sync && access(to->path, F_OK) < 0 &&
+			    errno == ENOENT) {
+				to->early = true;
+				any_early = true;
+				rename_tmp(to);
+			}
+		}
+		/* the early ones first: their waiters are told before the others'
+		 * fsyncs (which then find the journal committed) */
+		for (int pass = any_early ? 0 : 1; pass < 2; pass++) {
+			for (struct item *it = from; it != to; it = it->next) {
+				if (it->unlink || it->early != (pass == 0))
+					continue;
+				it->rc = sync_tmp(it);
+				if (it->rc == 0)
+					failpoint2("tmp:", base_name(it->path));
+			}
+			if (pass == 0)
+				report_early(from, to);
 		}
 		from = to;
 	}
-	char **dirs = NULL;
-	size_t n_dirs = 0;
+	char **dirs;
+	size_t n_dirs;
 	for (struct item *it = list; it; it = it->next) {
-		if (it->unlink) {
+		if (it->unlink)
 			it->rc = unlink(it->path) < 0 && errno != ENOENT ? -errno : 0;
-		} else if (it->rc == 0) {
-			if (rename(it->tmp, it->path) < 0) {
-				it->rc = -errno;
-				unlink(it->tmp);
-			} else {
-				void (*hook)(const char *) = atomic_load(&renamed_hook);
-				if (hook)
-					hook(it->path);
-				failpoint2("renamed:", base_name(it->path));
-			}
-		}
-		if (it->rc == 0 && (it->sync || it->unlink)) {
-			char *d = dir_of(it->path);
-			bool seen = false;
-			for (size_t i = 0; i < n_dirs && !seen; i++)
-				seen = strcmp(dirs[i], d) == 0;
-			if (seen) {
-				free(d);
-			} else {
-				dirs = xrealloc(dirs, (n_dirs + 1) * sizeof *dirs);
-				dirs[n_dirs++] = d;
-			}
-		}
+		else if (it->rc == 0 && !it->early)
+			rename_tmp(it);
 	}
-	for (size_t i = 0; i < n_dirs; i++) {
-		int r = fsync_dir(dirs[i]);
-		if (r < 0) {
-			log_error("cannot sync folder %s: %s", dirs[i], strerror(-r));
-			for (struct item *it = list; it; it = it->next) {
-				char *d = dir_of(it->path);
-				if (it->rc == 0 && it->sync && strcmp(d, dirs[i]) == 0)
-					it->rc = r;
-				free(d);
-			}
-		}
-		free(dirs[i]);
-	}
-	free(dirs);
-	for (struct item *it = list; it; it = it->next) {
-		if (it->rc < 0)
-			log_error("cannot %s %s: %s", it->unlink ? "delete" : "write", it->path,
-				  strerror(-it->rc));
-		for (size_t i = 0; i < it->n_cbs; i++)
-			it->cbs[i].fn(it->rc, it->cbs[i].ctx);
-	}
+	n_dirs = group_dirs(list, is_late, &dirs);
+	sync_dirs(list, is_late, dirs, n_dirs);
+	for (struct item *it = list; it; it = it->next)
+		if (!it->early)
+			report(it);
 }
 
 /* Without the thread (a mount that failed to start): write what is queued
@@ -328,7 +434,7 @@ static void *writer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&w.lock);
 	for (;;) {
-		while (!w.head && !w.stop)
+		while ((!w.head || w.hold > 0) && !w.stop)
 			pthread_cond_wait(&w.cond, &w.lock);
 		if (!w.head && w.stop)
 			break;

@@ -203,6 +203,50 @@ static void test_urgent_company(void)
 	free(c);
 }
 
+/* A drop's saves, queued while it marks them urgent, are held back until it
+ * is done and land as one group, even with the thread running; an urgent
+ * new file is told before the rest of its group, and a replaced one whole. */
+static void test_urgent_hold_and_new(void)
+{
+	unsigned long f0, g0, f1, g1;
+	char *req = in_tmp("h-req.json"), *rec = in_tmp("h-rec.json"), *old = in_tmp("h-old.json");
+	CHECK_INT_EQ(writer_start(), 0);
+	writer_save(old, xstrdup("o1\n"), 3, 0600, true, NULL, NULL);
+	writer_flush();
+	writer_counts(&f0, &g0);
+	struct seen s1 = { 0, 1 }, s2 = { 0, 1 }, s3 = { 0, 1 };
+	writer_urgent(true);
+	writer_save(req, xstrdup("q\n"), 2, 0600, true, done, &s1);
+	writer_save(rec, xstrdup("first\n"), 6, 0600, true, NULL, NULL);
+	usleep(20000); /* the thread is free to run: it must not take these yet */
+	CHECK_INT_EQ(s1.calls, 0);
+	CHECK(access(req, F_OK) < 0);
+	writer_save(rec, xstrdup("second\n"), 7, 0600, true, done, &s2);
+	writer_save(old, xstrdup("o2\n"), 3, 0600, true, done, &s3);
+	writer_urgent(false);
+	writer_flush();
+	writer_counts(&f1, &g1);
+	CHECK_INT_EQ((int)(g1 - g0), 1); /* one group for all of them */
+	CHECK_INT_EQ((int)(f1 - f0), 3); /* the first save of rec was replaced */
+	CHECK_INT_EQ(s1.calls, 1);
+	CHECK_INT_EQ(s1.rc, 0);
+	CHECK_INT_EQ(s2.calls, 1);
+	CHECK_INT_EQ(s2.rc, 0);
+	CHECK_INT_EQ(s3.calls, 1);
+	CHECK_INT_EQ(s3.rc, 0);
+	char *t = slurp(rec);
+	CHECK_STR_EQ(t, "second\n");
+	free(t);
+	t = slurp(old);
+	CHECK_STR_EQ(t, "o2\n");
+	free(t);
+	CHECK_INT_EQ(count_tmp(), 0);
+	writer_stop();
+	free(req);
+	free(rec);
+	free(old);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -212,6 +256,7 @@ int main(void)
 	RUN(test_failure_reported);
 	RUN(test_slices_and_render);
 	RUN(test_urgent_company);
+	RUN(test_urgent_hold_and_new);
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", tmpdir);
