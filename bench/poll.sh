@@ -53,9 +53,13 @@ if [[ $UPDATES == poll ]]; then
 	echo
 	echo "poll plan in virtual time: 400 generations of 2-6 min (src/poll_plan.c)"
 	"$UNIT" --table 2>/dev/null | grep '|' | bench_table
-	"$UNIT" --table 2>/dev/null | awk -F '|' '$1 == "realistic" || $1 == "linear" {
+	# missing and jumping progress give the plan nothing to go by: polling
+	# alone cannot meet the target there (README, Performance), the streamed
+	# answer (-u stream) does; the summary says so rather than hiding the rows
+	"$UNIT" --table 2>/dev/null | awk -F '|' '$1 == "realistic" || $1 == "linear" || $1 == "missing" || $1 == "jump" {
+		ok = ($4 <= 0.5 && $5 <= 3 && $6 <= 10)
 		printf "polling, %s progress (model)|%s x Web Studio calls, median delay %s s, max %s s|<= 0.5x, median <= 3 s, max <= 10 s|%s\n", $1, $4, $5, $6,
-			($4 <= 0.5 && $5 <= 3 && $6 <= 10) ? "met" : "MISSED" }' >>"${BENCH_RESULTS:-/dev/null}"
+			ok ? "met" : ($1 == "missing" || $1 == "jump") ? "MISSED by polling; met by updates=stream" : "MISSED" }' >>"${BENCH_RESULTS:-/dev/null}"
 fi
 
 ((GEN > 0)) || exit 0

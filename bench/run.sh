@@ -61,6 +61,7 @@ else
 	step mount.sh
 	step poll.sh
 	step poll.sh -u stream -p missing -g 60 -G 120
+	step poll.sh -u stream -p jump -g 60 -G 120
 fi
 
 echo
