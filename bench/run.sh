@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh - every benchmark of issue 10, then one table: each measure, its
-# value on this machine, the target, met or MISSED. About 7-9 minutes on 2 cores.
+# value on this machine, the target, met or MISSED. About 10 minutes on 2 cores.
 #
 #   $ bench/run.sh                   # full sizes
 #   $ bench/run.sh --quick           # small sizes (a minute), to try the scripts
