@@ -390,6 +390,8 @@ def test_redownload(mount, sim):
     assert sim.tasks_created() == 1
 
 
+@pytest.mark.skipif("valgrind" in os.environ.get("SORA2FS_WRAPPER", ""),
+                    reason="timing of the replaced file's close is too slow to observe under valgrind")
 @pytest.mark.sim(video_size=3_000_001)
 def test_redownload_lets_the_replaced_video_go(mount, sim):
     # A size that is no multiple of the 128 KiB write pieces: the last piece
